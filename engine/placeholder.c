@@ -1,0 +1,1 @@
+int procsniff_engine_placeholder;
