@@ -37,6 +37,7 @@
 #define RING_LINK_COOKED 0xfff0 /* network header; ring_pkt.l3proto is its ethertype */
 
 #define RING_PKT_VLAN_VALID 0x01 /* vlan_tci holds a tag the kernel took off */
+#define RING_PKT_TICK 0x02 /* no packet: the input clock reached ts_ns (file/pcap feeder) */
 
 struct ring_pkt {
 	const uint8_t *data; /* valid until the batch is released */
