@@ -5,6 +5,8 @@
 #ifndef PROCSNIFF_DISSECT_INTERNAL_H
 #define PROCSNIFF_DISSECT_INTERNAL_H
 
+#include <errno.h>
+
 #include "dissect/dissect.h"
 
 /* ---- bounds-checked cursor ------------------------------------------------
@@ -126,9 +128,62 @@ void dissect_summary_set(struct dissect_flow *f, const char *key, const void *s,
  * Gives a dissector one direction's bytes in order. Segments are placed by
  * sequence number: retransmissions and overlaps are trimmed, out-of-order
  * segments wait (bounded by stream_max), a gap that does not fill within the
- * window makes the stream give up (dstream_gap reported). Data is buffered
- * only while the dissector asks for more than what one segment holds. */
-struct dstream;
+ * window makes the stream give up (dstream_segment returns -ENOBUFS and the
+ * worker counts a stream gap). Data is buffered only while the dissector asks
+ * for more than what one segment holds: a segment that arrives in order with
+ * nothing pending is handed over straight from the packet.
+ *
+ * The dissect core owns one dstream per TCP direction of an inspected flow;
+ * dissectors never call these functions, they only see parse() calls. */
+#define DSTREAM_MAX_HOLES 8
+
+struct dstream {
+	uint32_t seq;        /* sequence number of buf[0] (first unconsumed byte) */
+	uint32_t in_len;     /* contiguous bytes at buf[0] not consumed yet */
+	uint32_t cap;        /* bytes allocated at buf */
+	uint32_t max;        /* bytes this stream may hold (window) */
+	uint8_t *buf;        /* NULL until something must wait */
+	uint8_t n_ooo;       /* out-of-order ranges held */
+	uint8_t ooo_waits;   /* segments seen since the oldest hole opened */
+	bool init;           /* seq is known */
+	bool failed;         /* gave up: every later segment is ignored */
+	struct {
+		uint32_t off, len; /* relative to seq */
+	} ooo[DSTREAM_MAX_HOLES];
+};
+
+/* Receives in-order bytes. Sets *used to the bytes consumed (up to len; more
+ * than len skips bytes not received yet, e.g. a body of known length). Returns
+ * 0 to go on, 1 when the consumer wants no more data from this stream. */
+typedef int (*dstream_deliver_fn)(void *ctx, const uint8_t *p, size_t len, size_t *used);
+
+/* Prepares s; max is the window in bytes. Allocates nothing.
+ * Context: owning worker only. */
+void dstream_init(struct dstream *s, uint32_t max);
+
+/* Releases the buffer (s may be reused after dstream_init). Accepts NULL. */
+void dstream_fini(struct dstream *s);
+
+/* Sets the next expected sequence number (from a SYN: isn + 1) unless data
+ * was placed already. Context: owning worker only. */
+void dstream_set_seq(struct dstream *s, uint32_t seq);
+
+/* Places one segment and delivers whatever became contiguous. The first
+ * segment of a stream without dstream_set_seq() starts it. Returns 0, 1 when
+ * the deliver callback asked to stop, -ENOBUFS when the stream gave up (gap
+ * not filled within the window, or more pending data than the window), or
+ * -ENOMEM. Context: owning worker only. */
+int dstream_segment(struct dstream *s, uint32_t seq, const uint8_t *p, size_t len,
+	dstream_deliver_fn fn, void *ctx);
+
+/* True when the flow's payload comes through the stream helper (TCP).
+ * Context: owning worker only, during parse(). */
+bool dissect_flow_is_tcp(const struct dissect_flow *f);
+
+/* ---- counters ---------------------------------------------------------------
+ * A dissector that drops a record (or gives up a flow) as malformed says so,
+ * once per record. Context: owning worker only. */
+void dissect_malformed(struct dissect_worker *w);
 
 /* ---- dissector registry ----------------------------------------------------- */
 enum dissect_verdict {
@@ -147,7 +202,11 @@ struct dissector {
 	bool (*probe)(const struct dissect_pkt *pkt);
 	/* In-order bytes of one direction (TCP: reassembled by the stream helper;
 	 * UDP: one datagram). Returns how many bytes were consumed via *used
-	 * (TCP: unconsumed bytes are kept and offered again with more data). */
+	 * (TCP: unconsumed bytes are kept and offered again with more data; a
+	 * value above len skips that many bytes more, not yet received, e.g. a
+	 * body of known length). The first call for a flow is with the payload
+	 * that probe() accepted. DISSECT_DONE ends inspection of the whole flow;
+	 * DISSECT_NOT_MINE from parse gives the flow up as malformed. */
 	enum dissect_verdict (*parse)(struct dissect_worker *w, struct dissect_flow *f, void *state,
 		enum dissect_dir dir, const uint8_t *data, size_t len, size_t *used, uint64_t ts_ns);
 	/* Optional: called when the flow ends or the state is dropped. */
