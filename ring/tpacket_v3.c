@@ -43,6 +43,7 @@ struct tp_source {
 	size_t map_len;
 	unsigned cur; /* next block to look at */
 	bool cooked;  /* SOCK_DGRAM: packets start at the network header */
+	int drain;    /* blocks still to hand out after a stop, -1 before */
 	uint64_t drops;
 	uint64_t freezes;
 };
@@ -187,6 +188,7 @@ int ring_tpacket_open(struct ring_capture *cap)
 	tp->n = cfg->workers;
 	for (i = 0; i < tp->n; i++) {
 		tp->src[i].fd = -1;
+		tp->src[i].drain = -1;
 		tp->src[i].base.ops = &tp_ops;
 		tp->src[i].base.cap = cap;
 		tp->src[i].base.index = i;
@@ -273,10 +275,21 @@ static int tp_next(struct ring_source *base, struct ring_batch *b, int timeout_m
 	struct tp_source *s = (struct tp_source *)base;
 	struct tpacket_block_desc *bd = tp_block(s, s->cur);
 
-	if (!tp_block_ready(bd)) {
-		/* Pairs with the release store in ring_capture_stop. */
-		if (atomic_load_explicit(&base->cap->stopping, memory_order_acquire))
+	/* Pairs with the release store in ring_capture_stop. After a stop the
+	 * blocks already filled are still delivered, at most one ring's worth,
+	 * so what was captured reaches the output and the stop stays prompt. */
+	if (atomic_load_explicit(&base->cap->stopping, memory_order_acquire)) {
+		if (s->drain < 0) {
+			/* Let the kernel retire the block it is filling. */
+			struct pollfd pfd = {.fd = s->fd, .events = POLLIN | POLLERR};
+			s->drain = (int)base->cap->cfg.block_count;
+			if (!tp_block_ready(bd))
+				poll(&pfd, 1, (int)base->cap->cfg.block_timeout * 2 + 5);
+		}
+		if (!tp_block_ready(bd) || s->drain-- == 0)
 			return -ENODATA;
+	}
+	if (!tp_block_ready(bd)) {
 		struct pollfd pfd = {.fd = s->fd, .events = POLLIN | POLLERR};
 		int r = poll(&pfd, 1, timeout_ms);
 		if (r < 0 && errno != EINTR)

@@ -1,1 +1,0 @@
-int procsniff_engine_placeholder;
