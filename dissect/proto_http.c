@@ -31,7 +31,8 @@ enum http_phase {
 	HTTP_HEAD = 0,   /* expecting a request/status line */
 	HTTP_BODY,       /* skipping remain bytes of body */
 	HTTP_CHUNK_SIZE, /* expecting a chunk-size line */
-	HTTP_CHUNK_DATA, /* skipping remain bytes of chunk data and its CRLF */
+	HTTP_CHUNK_DATA, /* skipping remain bytes of chunk data */
+	HTTP_CHUNK_END,  /* the line end after chunk data (CRLF or LF) */
 	HTTP_TRAILER,    /* trailer fields up to an empty line */
 	HTTP_QUIET,      /* nothing more to parse in this direction */
 };
@@ -296,19 +297,31 @@ static bool http_probe(const struct dissect_pkt *pkt)
 {
 	static const char *const methods[] = {"GET ", "POST ", "HEAD ", "PUT ", "DELETE ",
 		"OPTIONS ", "CONNECT ", "TRACE ", "PATCH ", "PROPFIND ", "PROPPATCH ", "MKCOL ",
-		"COPY ", "MOVE ", "LOCK ", "UNLOCK ", "REPORT ", "SEARCH "};
+		"COPY ", "MOVE ", "LOCK ", "UNLOCK ", "REPORT ", "SEARCH ", "CCM_POST ", "NOTIFY ",
+		"SUBSCRIBE ", "UNSUBSCRIBE ", "M-SEARCH ", "RPC_IN_DATA ", "RPC_OUT_DATA ",
+		"MKCALENDAR ", "ACL ", "BIND ", "CHECKIN ", "CHECKOUT ", "LABEL ", "MERGE ",
+		"UPDATE ", "MKACTIVITY ", "MKWORKSPACE ", "POLL ", "PURGE ", "LINK ", "UNLINK "};
 	const uint8_t *p = pkt->data, *nl;
 	size_t n = pkt->len, m;
 
 	if (n >= 9 && !memcmp(p, "HTTP/1.", 7) && p[7] >= '0' && p[7] <= '9' && p[8] == ' ')
 		return true;
-	for (m = 0; m < n && m <= HTTP_METHOD_MAX && p[m] >= 'A' && p[m] <= 'Z'; m++)
+	for (m = 0; m < n && m <= HTTP_METHOD_MAX &&
+		((p[m] >= 'A' && p[m] <= 'Z') || p[m] == '_' || p[m] == '-');
+		m++)
 		;
-	if (!m || m > HTTP_METHOD_MAX || m >= n || p[m] != ' ')
+	if (!m || m > HTTP_METHOD_MAX || m >= n)
 		return false;
-	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
-		if (n >= strlen(methods[i]) && !memcmp(p, methods[i], strlen(methods[i])))
+	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
+		size_t l = strlen(methods[i]) - 1;
+
+		/* A known method alone on its line is a (broken) request too. */
+		if (m == l && !memcmp(p, methods[i], l) &&
+			(p[m] == ' ' || p[m] == '\r' || p[m] == '\n'))
 			return true;
+	}
+	if (p[m] != ' ')
+		return false;
 	/* Another method: the request line must end with an HTTP version. */
 	nl = memchr(p, '\n', n);
 	if (!nl)
@@ -357,7 +370,22 @@ static enum dissect_verdict http_parse(struct dissect_worker *w, struct dissect_
 			/* May step past the data at hand: the stream skips it. */
 			c += d->remain;
 			d->remain = 0;
-			d->phase = d->phase == HTTP_BODY ? HTTP_HEAD : HTTP_CHUNK_SIZE;
+			d->phase = d->phase == HTTP_BODY ? HTTP_HEAD : HTTP_CHUNK_END;
+			break;
+		case HTTP_CHUNK_END:
+			if (p[0] == '\n') {
+				c++;
+				d->phase = HTTP_CHUNK_SIZE;
+			} else if (p[0] != '\r') {
+				goto bad;
+			} else if (avail < 2) {
+				goto out;
+			} else if (p[1] == '\n') {
+				c += 2;
+				d->phase = HTTP_CHUNK_SIZE;
+			} else {
+				goto bad;
+			}
 			break;
 		case HTTP_CHUNK_SIZE:
 		case HTTP_TRAILER:
@@ -393,7 +421,7 @@ static enum dissect_verdict http_parse(struct dissect_worker *w, struct dissect_
 							p[i] != '\t' && p[i] != '\r'))
 					goto bad;
 				if (sz) {
-					d->remain = sz + 2;
+					d->remain = sz;
 					d->phase = HTTP_CHUNK_DATA;
 				} else {
 					d->phase = HTTP_TRAILER;
