@@ -79,7 +79,7 @@ struct dissect_flow {
 	void *state;               /* inside priv */
 	struct dsum *sum;
 	uint32_t next_seq[2]; /* TCP, before detection: where each direction is */
-	uint16_t pkts;        /* payload packets seen */
+	uint32_t pkts;        /* payload packets seen */
 	uint8_t tries[2];     /* payloads the probes turned down, per direction */
 	uint8_t seq_known;    /* bit per direction: next_seq valid */
 	uint8_t st_failed;    /* bit per direction: stream gave up */

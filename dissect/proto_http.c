@@ -1,5 +1,7 @@
 /* dissect HTTP/1.x: every request and response of a connection.
  *
+ * The side that sends requests is the one whose first message is not a
+ * status line (normally the initiator, but a capture may miss the start).
  * Each direction runs a small state machine over the in-order stream: a
  * header block (request or status line and header fields, up to the empty
  * line; bare LF accepted as tshark does), then the body, skipped without
@@ -50,6 +52,7 @@ struct http_state {
 	uint8_t pend[HTTP_PENDING];
 	uint16_t pend_head, pend_tail;
 	uint16_t tx;
+	uint8_t resp_dir; /* 0 unknown, else 1 + the direction carrying responses */
 	bool have_host;
 };
 
@@ -194,7 +197,7 @@ static void body_start(struct http_dir *d, const struct http_hdrs *h, bool until
 
 /* Returns false if the header block is not a request. */
 static bool http_request(struct dissect_worker *w, struct dissect_flow *f, struct http_state *s,
-	const uint8_t *p, size_t n, uint64_t ts)
+	enum dissect_dir dir, const uint8_t *p, size_t n, uint64_t ts)
 {
 	const uint8_t *end = p + n, *nl = memchr(p, '\n', n), *sp, *uri, *uend;
 	size_t ln = (size_t)(nl - p), mlen;
@@ -212,7 +215,7 @@ static bool http_request(struct dissect_worker *w, struct dissect_flow *f, struc
 	uend = sp ? sp : p + ln;
 	parse_fields(nl + 1, end, &h);
 
-	dj_begin(w, "http_request", DISSECT_C2S, ts);
+	dj_begin(w, "http_request", dir, ts);
 	dj_str(w, "method", p, mlen);
 	if (h.host)
 		dj_str(w, "host", h.host, h.host_n);
@@ -238,16 +241,16 @@ static bool http_request(struct dissect_worker *w, struct dissect_flow *f, struc
 	/* A tunnel's bytes follow a CONNECT; requests have no body otherwise
 	 * unless they say so. */
 	if (pend == PEND_CONNECT)
-		s->d[DISSECT_C2S].phase = HTTP_QUIET;
+		s->d[dir].phase = HTTP_QUIET;
 	else
-		body_start(&s->d[DISSECT_C2S], &h, false);
+		body_start(&s->d[dir], &h, false);
 	return true;
 }
 
 /* Returns false if the header block is not a response; sets *stop when the
  * connection turns into something else. */
-static bool http_response(struct dissect_worker *w, struct http_state *s, const uint8_t *p,
-	size_t n, uint64_t ts, bool *stop)
+static bool http_response(struct dissect_worker *w, struct http_state *s, enum dissect_dir dir,
+	const uint8_t *p, size_t n, uint64_t ts, bool *stop)
 {
 	const uint8_t *end = p + n, *nl = memchr(p, '\n', n);
 	size_t ln = (size_t)(nl - p);
@@ -261,7 +264,7 @@ static bool http_response(struct dissect_worker *w, struct http_state *s, const 
 		return false;
 	parse_fields(nl + 1, end, &h);
 
-	dj_begin(w, "http_response", DISSECT_S2C, ts);
+	dj_begin(w, "http_response", dir, ts);
 	dj_u64(w, "status", status);
 	if (h.ctype)
 		dj_str(w, "content_type", h.ctype, h.ctype_n);
@@ -276,7 +279,7 @@ static bool http_response(struct dissect_worker *w, struct http_state *s, const 
 	if (status >= 100 && status < 200) {
 		if (status == 101)
 			*stop = true;
-		s->d[DISSECT_S2C].phase = HTTP_HEAD;
+		s->d[dir].phase = HTTP_HEAD;
 		return true;
 	}
 	if (s->pend_head != s->pend_tail)
@@ -287,9 +290,9 @@ static bool http_response(struct dissect_worker *w, struct http_state *s, const 
 	}
 	nobody = pend == PEND_HEAD || status == 204 || status == 304;
 	if (nobody)
-		s->d[DISSECT_S2C].phase = HTTP_HEAD;
+		s->d[dir].phase = HTTP_HEAD;
 	else
-		body_start(&s->d[DISSECT_S2C], &h, true);
+		body_start(&s->d[dir], &h, true);
 	return true;
 }
 
@@ -360,8 +363,13 @@ static enum dissect_verdict http_parse(struct dissect_worker *w, struct dissect_
 			}
 			if (++s->tx > HTTP_TX_MAX)
 				return DISSECT_DONE;
-			if (dir == DISSECT_C2S ? !http_request(w, f, s, p, n, ts) :
-						 !http_response(w, s, p, n, ts, &stop))
+			/* Normally the initiator asks; if the capture missed the
+			 * start, the first message of either side tells. */
+			if (!s->resp_dir)
+				s->resp_dir = (uint8_t)(1 + (n >= 5 && !memcmp(p, "HTTP/", 5) ?
+								    dir : !dir));
+			if (dir + 1 != s->resp_dir ? !http_request(w, f, s, dir, p, n, ts) :
+						     !http_response(w, s, dir, p, n, ts, &stop))
 				dissect_malformed(w);
 			c += n;
 			break;
