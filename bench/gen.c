@@ -815,6 +815,7 @@ struct bench_bucket {
 	double rate;		/* tokens per second: frames or bits */
 	double tokens;
 	double cap;
+	double min_wake;	/* credit needed before a batch starts */
 	double last;
 	bool bits;
 	bool unlimited;
@@ -837,13 +838,19 @@ static void bench_bucket_init(struct bench_bucket *b, const struct bench_opts *o
 		b->cap = (double)o->batch * frame;
 	if (b->cap < frame)
 		b->cap = frame;
+	/* Wake for 1 ms of traffic at least: fewer, fuller batches at low rates. */
+	b->min_wake = b->rate * 0.001;
+	if (b->min_wake > b->cap)
+		b->min_wake = b->cap;
+	if (b->min_wake < 1.0)
+		b->min_wake = 1.0;
 	b->tokens = 0;
 	b->last = bench_now();
 }
 
 /*
- * Waits until a frame may go: a whole token in frames/s mode, any positive
- * credit in bit/s mode (a frame may overdraw). Returns false to stop.
+ * Waits until a batch may start (min_wake credit; the last frame of a batch
+ * may overdraw in bit/s mode). Returns false to stop.
  */
 static bool bench_bucket_wait(struct bench_bucket *b, double deadline)
 {
@@ -858,8 +865,8 @@ static bool bench_bucket_wait(struct bench_bucket *b, double deadline)
 		b->last = now;
 		if (b->tokens > b->cap)
 			b->tokens = b->cap;
-		need = (b->bits ? 0.0 : 1.0) - b->tokens;
-		if (need < 0 || (!b->bits && need == 0))
+		need = b->min_wake - b->tokens;
+		if (need <= 0)
 			return true;
 		need /= b->rate;
 		bench_sleep(need > 0.01 ? 0.01 : need);
