@@ -32,7 +32,10 @@ struct ssh_state {
 
 static bool ssh_probe(const struct dissect_pkt *pkt)
 {
-	return pkt->len >= 4 && !memcmp(pkt->data, "SSH-", 4);
+	if (pkt->len >= 4 && !memcmp(pkt->data, "SSH-", 4))
+		return true;
+	/* A server may send other lines before its banner. */
+	return pkt->len <= 4096 && memmem(pkt->data, pkt->len, "\nSSH-2.0-", 9);
 }
 
 /* "SSH-2.0-OpenSSH_8.9 comment" -> proto "2.0", software "OpenSSH_8.9". */
