@@ -51,7 +51,7 @@
 #define BENCH_FRAME_MAX 1514		/* Ethernet + 1500 B IP MTU */
 #define BENCH_PAYLOAD_MAX 1500
 #define BENCH_FLOWS_MAX 1000000u
-#define BENCH_SCRATCH 2048
+#define BENCH_SCRATCH 65536		/* largest replayed frame in --write mode */
 #define BENCH_REPLAY_MAX_BYTES (1ull << 30)
 
 enum bench_app {

@@ -83,6 +83,12 @@ class Namespaces:
         run(["ip", "-n", self.gen, "link", "set", GEN_IF, "arp", "off", "up"])
         run(["ip", "-n", self.cap, "link", "set", CAP_IF, "arp", "off", "promisc", "on", "up"])
 
+    def set_rps(self, mask):
+        """Steers the capture side's receive processing (softirq, packet taps)
+        to the CPUs in mask; 0 leaves it on the sending CPU."""
+        run(["ip", "netns", "exec", self.cap, "sh", "-c",
+             f"echo {mask:x} > /sys/class/net/{CAP_IF}/queues/rx-0/rps_cpus"])
+
     def delete(self):
         for ns in (self.cap, self.gen):
             if ns in _namespaces:
@@ -204,6 +210,40 @@ def reap(p, timeout, sig_first=None):
         except (OSError, IndexError, ValueError):
             pass
     return p.returncode, cpu, rss, killed
+
+
+def descendants(pid):
+    """pid and all its descendants, from one scan of /proc."""
+    parent = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open(f"/proc/{d}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        parent[int(d)] = int(st[st.rindex(")") + 2:].split()[1])
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo += [c for c, pp in parent.items() if pp == p]
+    return out
+
+
+def proc_cpu(pids):
+    """User + system CPU seconds of pids (all threads), now."""
+    ticks = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                st = f.read()
+        except OSError:
+            continue
+        v = st[st.rindex(")") + 2:].split()
+        ticks += int(v[11]) + int(v[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def wait_ready(p, path, pattern, timeout):
@@ -434,18 +474,27 @@ def live_run(cfg, ns, tool, mix, rate, duration, extra_gen=()):
                       os.path.join(work, "err"), ns=ns.cap)
             if not tool.ready(p, work, 10):
                 log(f"{tool.name}: not ready after 10 s; going on")
+        pids = descendants(p.pid) if tool else []
         cap0 = ns.link_stats(ns.cap, CAP_IF)
         gen0 = ns.link_stats(ns.gen, GEN_IF)
+        t0 = proc_cpu(pids)
         c0 = cpu_times()
         gcmd = ["ip", "netns", "exec", ns.gen, cfg.gen, "-i", GEN_IF, "-m", mix,
                 "-n", str(cfg.flows), "-a", str(cfg.dpi_share), "-R", rate,
                 "-d", str(duration), "-s", str(cfg.seed), "--dst-mac", DST_MAC, "-q"]
         if cfg.gen_cpu >= 0:
             gcmd += ["-C", str(cfg.gen_cpu)]
+        target, unit = parse_rate(rate)
+        if unit == "pps":
+            # A paced run sends an exact count, so every tool gets the same frames;
+            # the duration stays as a bound.
+            gcmd += ["-c", str(int(round(target * duration)))]
+            gcmd[gcmd.index("-d") + 1] = str(duration * 1.5 + 2)
         gcmd += list(extra_gen)
         r = subprocess.run(gcmd, timeout=duration + 30, text=True,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         c1 = cpu_times()
+        t1 = proc_cpu(pids)
         if r.returncode != 0:
             raise RuntimeError(f"generator failed: {r.stderr.strip()}")
         g = json.loads(r.stdout.strip().splitlines()[-1])
@@ -461,7 +510,8 @@ def live_run(cfg, ns, tool, mix, rate, duration, extra_gen=()):
                     "veth_drops": gen1["tx_dropped"] - gen0["tx_dropped"],
                     "gen_if_tx": gen1["tx_packets"] - gen0["tx_packets"],
                     "cpus": cpu_delta(c0, c1)})
-        target, unit = parse_rate(rate)
+        if tool and g["seconds"] > 0:
+            row["tool_cpu_pct"] = round(100.0 * (t1 - t0) / g["seconds"], 1)
         if target:
             achieved = g["pps"] if unit == "pps" else g["gbps"] * 1e9
             row["gen_limited"] = achieved < 0.97 * target
@@ -528,9 +578,10 @@ def fmt_num(v):
 
 LIVE_COLS = [
     ("mix", "mix"), ("rate", "offered"), ("gen_pps", "gen pps"), ("gen_gbps", "gen Gbit/s"),
-    ("delivered", "delivered"), ("tool", "tool"), ("seen", "seen"), ("drops", "drops"),
+    ("delivered", "delivered"), ("veth_drops", "veth drops"), ("tool", "tool"), ("seen", "seen"), ("drops", "drops"),
     ("freezes", "freezes"), ("loss_pct", "loss %"), ("tool_cpu_s", "tool CPU s"),
-    ("tool_rss_mib", "tool RSS MiB"), ("gen_cpu_s", "gen CPU s"), ("cpu_busy", "CPU0/1 busy %"),
+    ("tool_cpu_pct", "tool CPU % (traffic)"),
+    ("tool_rss_mib", "tool RSS MiB"), ("gen_cpu_s", "gen CPU s"), ("cpu_busy", "CPU busy % (each)"),
     ("verdict", "verdict"),
 ]
 
@@ -753,7 +804,9 @@ def header(cfg, mode):
     return (f"# procsniff bench: {mode}\n\n"
             f"{datetime.datetime.now().isoformat(timespec='seconds')}, {uname.nodename}, "
             f"Linux {uname.release}, {os.cpu_count()} CPUs; generator pinned to CPU "
-            f"{cfg.gen_cpu}, flows {cfg.flows}, DPI share {cfg.dpi_share} %, seed {cfg.seed}.\n"
+            f"{cfg.gen_cpu}, receive processing on "
+            f"{'CPU mask %x' % cfg.rps_cpus if cfg.rps_cpus else 'the generator CPU'}, "
+            f"flows {cfg.flows}, DPI share {cfg.dpi_share} %, seed {cfg.seed}.\n"
             "One tool per generator run (runs are identical). 'delivered' is the "
             "rx_packets delta of the capture-side veth.\n")
 
@@ -774,7 +827,12 @@ def main():
     ap.add_argument("--flows", type=int, default=10000)
     ap.add_argument("--dpi-share", type=float, default=10)
     ap.add_argument("--seed", type=int, default=1)
-    ap.add_argument("--gen-cpu", type=int, default=0)
+    ap.add_argument("--gen-cpu", type=int, default=(os.cpu_count() or 1) - 1,
+                    help="CPU for the generator (default: the last one; procsniff "
+                         "pins its first worker to the first)")
+    ap.add_argument("--rps-cpus", type=lambda x: int(x, 16), default=0,
+                    help="hex CPU mask for the capture side's receive processing "
+                         "(default 0: it runs on the generator's CPU)")
     ap.add_argument("--offline-count", type=int, default=1000000)
     ap.add_argument("--offline-timeout", type=float, default=600)
     ap.add_argument("--search-steps", type=int, default=6)
@@ -814,6 +872,8 @@ def main():
             data["offline"] = rows
         else:
             ns.create()
+            if cfg.rps_cpus:
+                ns.set_rps(cfg.rps_cpus)
             if mode == "quick":
                 rates = {"*": ["20kpps"]}
                 tools = ["none", "tcpdump", "tcpdump-B", "procsniff-W1", "procsniff-W2"]
