@@ -357,7 +357,12 @@ static void hs_feed(struct dissect_worker *w, struct dissect_flow *f, struct tls
 			continue;
 		}
 		take = n < want ? n : want;
-		keep = d->msg_len < TLS_HS_MAX ? d->msg_len : TLS_HS_MAX;
+		/* An oversized Certificate is kept cut (its first certificate is
+		 * what we read); other oversized messages are only skipped. */
+		if (d->msg_len <= TLS_HS_MAX)
+			keep = d->msg_len;
+		else
+			keep = d->hdr[0] == HS_CERTIFICATE ? TLS_HS_MAX : 0;
 		if (d->have < keep) {
 			uint32_t k = keep - d->have;
 

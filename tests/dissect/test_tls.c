@@ -380,6 +380,57 @@ static void test_malformed(void **unused)
 	evs_clear();
 }
 
+/* A Certificate message beyond the handshake buffer (64 KiB) whose first
+ * certificate alone is larger: reported as too large, not parsed, not lost. */
+static void test_certificate_too_large(void **unused)
+{
+	static uint8_t wire[80000];
+	/* record, ServerHello: version, zero random, no session id, 0xc02f, null */
+	static const uint8_t sh[47] = {22, 3, 3, 0, 42, 2, 0, 0, 38, 3, 3, [43] = 0, [44] = 0xc0,
+		[45] = 0x2f, [46] = 0};
+	struct dissect_worker *w = worker(100000);
+	struct dissect_flow *f = NULL;
+	size_t n = 0, body = 70010, off = 0, left;
+	uint32_t seq = 1;
+	char v[64];
+	struct ev *e;
+
+	memcpy(wire, sh, sizeof(sh));
+	n = sizeof(sh);
+	/* handshake header + list length + first certificate length */
+	uint8_t msg[10] = {11, (uint8_t)(body >> 16), (uint8_t)(body >> 8), (uint8_t)body,
+		(uint8_t)((body - 3) >> 16), (uint8_t)((body - 3) >> 8), (uint8_t)(body - 3),
+		(uint8_t)((body - 6) >> 16), (uint8_t)((body - 6) >> 8), (uint8_t)(body - 6)};
+	left = body + 4;
+	while (left) {
+		size_t r = left < 16384 ? left : 16384;
+
+		wire[n++] = 22;
+		wire[n++] = 3;
+		wire[n++] = 3;
+		wire[n++] = (uint8_t)(r >> 8);
+		wire[n++] = (uint8_t)r;
+		for (size_t i = 0; i < r; i++, off++)
+			wire[n++] = off < sizeof(msg) ? msg[off] : 0x30;
+		left -= r;
+	}
+	n_evs = 0;
+	for (off = 0; off < n; off += 1400) {
+		size_t k = n - off < 1400 ? n - off : 1400;
+
+		feed(w, &f, 1, 0x18, seq + (uint32_t)off, wire + off, k);
+	}
+	assert_non_null(find_event("tls_server_hello", 0));
+	e = find_event("tls_certificate", 0);
+	assert_non_null(e);
+	assert_non_null(strstr(e->fields, "\"too_large\":true"));
+	snprintf(v, sizeof(v), "\"size\":%zu", body - 6);
+	assert_non_null(strstr(e->fields, v));
+	dissect_flow_free(f);
+	dissect_worker_free(w);
+	evs_clear();
+}
+
 /* ---- corpus ------------------------------------------------------------------ */
 
 static const char *corpus_dir(void)
@@ -647,6 +698,7 @@ int main(void)
 		cmocka_unit_test(test_grease_and_truncation),
 		cmocka_unit_test(test_split_records_and_segments),
 		cmocka_unit_test(test_malformed),
+		cmocka_unit_test(test_certificate_too_large),
 		cmocka_unit_test(test_corpus_tls),
 		cmocka_unit_test(test_corpus_certificate_and_hrr),
 	};
