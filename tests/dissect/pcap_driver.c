@@ -256,12 +256,11 @@ static void handle(struct drv *d, struct dissect_worker *w, int dlt, const struc
 		st->flows++;
 	pkt.dir = (uint8_t)dir;
 	st->packets++;
-	if (!f->live)
-		return;
 	d->cur = f;
-	f->live = dissect_packet(w, &f->df, &pkt);
+	if (f->live)
+		f->live = dissect_packet(w, &f->df, &pkt);
 	if (pkt_fn && pkt.len)
-		pkt_fn(pkt_ctx, &pkt, dissect_flow_app(f->df));
+		pkt_fn(pkt_ctx, f, &pkt, dissect_flow_app(f->df));
 	d->cur = NULL;
 }
 

@@ -12,9 +12,11 @@
 
 #include "dissect/dissect.h"
 
-/* Called for each packet with payload that reached dissect_packet, with the
- * packet as built (for the seed extractor). May be NULL. */
-typedef void (*pcap_driver_pkt_fn)(void *ctx, const struct dissect_pkt *pkt, const char *app);
+/* Called for each packet with payload of a flow (also after inspection
+ * ended), with the packet as built, an identifier of its flow and the flow's
+ * app so far (for the seed extractor). May be NULL. */
+typedef void (*pcap_driver_pkt_fn)(void *ctx, const void *flow, const struct dissect_pkt *pkt,
+	const char *app);
 
 struct pcap_driver_stats {
 	unsigned long packets;
