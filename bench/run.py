@@ -464,8 +464,9 @@ def parse_rate(text):
     return v, m.group(3) or "pps"
 
 
-def live_run(cfg, ns, tool, mix, rate, duration, extra_gen=()):
-    """One generator run with one tool (or none) capturing. Returns a row."""
+def live_run(cfg, ns, tool, mix, rate, duration, extra_gen=(), perf=False):
+    """One generator run with one tool (or none) capturing. Returns a row.
+    With perf, `perf stat` watches the tool for the generator's run."""
     work = tempfile.mkdtemp(prefix="psbench-", dir=cfg.workdir)
     row = {"mix": mix, "rate": rate, "duration": duration,
            "tool": tool.name if tool else "(none)"}
@@ -481,6 +482,13 @@ def live_run(cfg, ns, tool, mix, rate, duration, extra_gen=()):
         gen0 = ns.link_stats(ns.gen, GEN_IF)
         t0 = proc_cpu(pids)
         c0 = cpu_times()
+        perf_p = None
+        if perf and tool and shutil.which("perf"):
+            perf_p = spawn(["perf", "stat", "-e",
+                            "task-clock,cycles,instructions,cache-misses,branch-misses",
+                            "-p", ",".join(str(x) for x in pids[1:] or pids), "--",
+                            "sleep", str(duration)],
+                           os.path.join(work, "perf.out"), os.path.join(work, "perf.err"))
         gcmd = ["ip", "netns", "exec", ns.gen, cfg.gen, "-i", GEN_IF, "-m", mix,
                 "-n", str(cfg.flows), "-a", str(cfg.dpi_share), "-R", rate,
                 "-d", str(duration), "-s", str(cfg.seed), "--dst-mac", DST_MAC, "-q"]
@@ -497,6 +505,10 @@ def live_run(cfg, ns, tool, mix, rate, duration, extra_gen=()):
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         c1 = cpu_times()
         t1 = proc_cpu(pids)
+        if perf_p is not None:
+            reap(perf_p, 15)
+            with open(os.path.join(work, "perf.err"), errors="replace") as f:
+                row["perf_stat"] = f.read().strip()
         if r.returncode != 0:
             raise RuntimeError(f"generator failed: {r.stderr.strip()}")
         g = json.loads(r.stdout.strip().splitlines()[-1])
@@ -774,7 +786,7 @@ def mode_profile(cfg, ns, mix, rate, duration, workers):
     if not os.access(cfg.procsniff, os.X_OK):
         raise SystemExit(f"{cfg.procsniff} not built")
     tool = Procsniff(cfg, workers, profile=True)
-    row = live_run(cfg, ns, tool, mix, rate, duration)
+    row = live_run(cfg, ns, tool, mix, rate, duration, perf=True)
     lines = ["| worker | profiled packets | decode cyc/pkt | flow cyc/pkt | dissect cyc/pkt "
              "| total cyc/pkt |", "|---|---|---|---|---|---|"]
     for w, s in (row.get("per_worker") or {}).items():
@@ -786,13 +798,15 @@ def mode_profile(cfg, ns, mix, rate, duration, workers):
                      s.get("cycles_dissect", 0))
         lines.append(f"| {w} | {n:,} | {d / n:.0f} | {fl / n:.0f} | {ds / n:.0f} "
                      f"| {(d + fl + ds) / n:.0f} |")
-    lines += ["", "To look deeper, with the same traffic running:",
-              f"    ip netns exec {ns.cap} perf record -g -p $(pidof procsniff) -- sleep 10",
+    if row.get("perf_stat"):
+        lines += ["", "perf stat of procsniff during the traffic:", "", "```",
+                  row["perf_stat"], "```"]
+    lines += ["", "To look deeper, start the namespaces and the generator by hand "
+              "(bench/README.md, 'Profile mode') and, while traffic runs:",
+              "    perf record -g -p $(pidof procsniff) -- sleep 10",
               "    perf report --no-children",
-              f"    ip netns exec {ns.cap} perf stat -e cycles,instructions,cache-misses,"
-              "branch-misses -p $(pidof procsniff) -- sleep 10",
-              "(run `bench/run.py --mode profile --keep-netns` to keep the namespaces and "
-              "start the generator by hand with the command in bench/README.md)"]
+              "    perf stat -e cycles,instructions,cache-misses,branch-misses "
+              "-p $(pidof procsniff) -- sleep 10"]
     return row, "\n".join(lines)
 
 
@@ -827,7 +841,9 @@ def main():
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smoke sweep with checks (< 2 min)")
     ap.add_argument("--mode", default="sweep",
-                    choices=["sweep", "claims", "search", "offline", "profile", "all"])
+                    choices=["sweep", "claims", "search", "offline", "profile", "all", "netns"])
+    ap.add_argument("--hold", type=float, default=600,
+                    help="--mode netns: seconds to keep the namespaces (Ctrl-C ends)")
     ap.add_argument("--procsniff", default=os.path.join(ROOT, "build", "procsniff"))
     ap.add_argument("--gen", default=None, help="procsniff-gen binary")
     ap.add_argument("--mixes", default="64,512,1500,imix")
@@ -885,6 +901,17 @@ def main():
             ns.create()
             if cfg.rps_cpus:
                 ns.set_rps(cfg.rps_cpus)
+            if mode == "netns":
+                print(f"namespaces {ns.gen} ({GEN_IF}) and {ns.cap} ({CAP_IF}) ready for "
+                      f"{cfg.hold:g} s (Ctrl-C deletes them):\n"
+                      f"  ip netns exec {ns.gen} {cfg.gen} -i {GEN_IF} -m imix -n 10000 "
+                      f"-R 1Gbps -d 60 -C {cfg.gen_cpu} --dst-mac {DST_MAC}\n"
+                      f"  ip netns exec {ns.cap} {cfg.procsniff} -i {CAP_IF} -W 2 --json "
+                      f"--json-file /tmp/ps.json --stats-interval 1 --profile\n"
+                      f"  perf record -e cpu-clock -g -p $(pidof procsniff) -- sleep 10",
+                      flush=True)
+                time.sleep(cfg.hold)
+                return 0
             if mode == "quick":
                 rates = {"*": ["20kpps"]}
                 tools = ["none", "tcpdump", "tcpdump-B", "procsniff-W1", "procsniff-W2"]
