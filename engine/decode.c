@@ -72,8 +72,10 @@ static enum eng_decode_result fail(enum eng_malformed *reason, enum eng_malforme
 	return DEC_MALFORMED;
 }
 
+/* l4len: transport bytes the IP header announces. first_frag: the datagram
+ * continues in later fragments, so lengths inside it may exceed l4len. */
 static enum eng_decode_result decode_l4(struct dec *d, struct eng_pkt *o, uint32_t l4len,
-	enum eng_malformed *reason)
+	bool first_frag, enum eng_malformed *reason)
 {
 	const uint8_t *p = d->p;
 	uint32_t cap = d->len < l4len ? d->len : l4len;
@@ -98,8 +100,10 @@ static enum eng_decode_result decode_l4(struct dec *d, struct eng_pkt *o, uint32
 			return fail(reason, MAL_UDP_TRUNCATED);
 		uint32_t ulen = rd16(p + 4);
 		/* 0 is legal for IPv6 jumbograms; otherwise the header must fit. */
-		if (ulen != 0 && (ulen < 8 || ulen > l4len))
+		if (ulen != 0 && (ulen < 8 || (ulen > l4len && !first_frag)))
 			return fail(reason, MAL_UDP_LEN);
+		if (ulen > l4len)
+			ulen = l4len;
 		o->sport = rd16(p);
 		o->dport = rd16(p + 2);
 		uint32_t plen = (ulen ? ulen : l4len) - 8;
@@ -156,7 +160,7 @@ static enum eng_decode_result decode_ip4(struct dec *d, struct eng_pkt *o,
 		o->payload_len = d->len < tot - hl ? d->len : tot - hl;
 		return DEC_OK;
 	}
-	return decode_l4(d, o, tot - hl, reason);
+	return decode_l4(d, o, tot - hl, (frag & 0x2000) != 0, reason);
 }
 
 static bool ip6_ext(uint8_t nh)
@@ -176,6 +180,7 @@ static enum eng_decode_result decode_ip6(struct dec *d, struct eng_pkt *o,
 		return fail(reason, MAL_IP_VERSION);
 	uint32_t plen = rd16(p + 4);
 	uint8_t nh = p[6];
+	bool first_frag = false;
 	o->ipver = 6;
 	memcpy(o->src, p + 8, 16);
 	memcpy(o->dst, p + 24, 16);
@@ -196,6 +201,7 @@ static enum eng_decode_result decode_ip6(struct dec *d, struct eng_pkt *o,
 			d->p += el;
 			d->len -= el;
 			plen -= el;
+			first_frag = d->p[-5] & 1;
 			if (off) {
 				o->l4proto = nh;
 				o->fragment = true;
@@ -221,7 +227,7 @@ static enum eng_decode_result decode_ip6(struct dec *d, struct eng_pkt *o,
 		o->payload_len = 0;
 		return DEC_OK;
 	}
-	return decode_l4(d, o, plen, reason);
+	return decode_l4(d, o, plen, first_frag, reason);
 }
 
 static enum eng_decode_result decode_by_version(struct dec *d, struct eng_pkt *o,
@@ -387,6 +393,33 @@ enum eng_decode_result eng_decode(const struct ring_pkt *rp, struct eng_pkt *o,
 		if (fam == 2)
 			r = decode_ip4(&d, o, reason);
 		else if (fam == 24 || fam == 28 || fam == 30)
+			r = decode_ip6(&d, o, reason);
+		else
+			r = DEC_NOT_IP;
+		break;
+	}
+	case 9:   /* LINKTYPE_PPP */
+	case 50: { /* LINKTYPE_PPP_HDLC */
+		/* Optional address/control bytes, then a 1- or 2-byte protocol. */
+		if (d.len >= 2 && d.p[0] == 0xff && d.p[1] == 0x03) {
+			d.p += 2;
+			d.len -= 2;
+		}
+		if (d.len < 1)
+			return fail(reason, MAL_LINK_TRUNCATED);
+		uint16_t ppp = d.p[0];
+		if (!(ppp & 1)) {
+			if (d.len < 2)
+				return fail(reason, MAL_LINK_TRUNCATED);
+			ppp = rd16(d.p);
+			d.p++;
+			d.len--;
+		}
+		d.p++;
+		d.len--;
+		if (ppp == 0x0021)
+			r = decode_ip4(&d, o, reason);
+		else if (ppp == 0x0057)
 			r = decode_ip6(&d, o, reason);
 		else
 			r = DEC_NOT_IP;

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdio.h>
@@ -78,6 +79,11 @@ static pcap_t *feed_open_live(struct ring_capture *cap)
 		pcap_close(p);
 		return NULL;
 	}
+	if (pcap_setnonblock(p, 1, errbuf) < 0 || pcap_get_selectable_fd(p) < 0) {
+		ring_log(0, "ring: pcap on %s: no pollable descriptor: %s", cfg->iface, errbuf);
+		pcap_close(p);
+		return NULL;
+	}
 	return p;
 }
 
@@ -138,6 +144,16 @@ int ring_feed_open(struct ring_capture *cap)
 static void feed_pause(void)
 {
 	struct timespec ts = {0, 20000};
+	nanosleep(&ts, NULL);
+}
+
+/* Idle wait that grows from 20 us to 1 ms, so an idle worker costs little. */
+static void feed_backoff(unsigned *step)
+{
+	struct timespec ts = {0, 20000L << (*step < 6 ? *step : 6)};
+	if (ts.tv_nsec > 1000000)
+		ts.tv_nsec = 1000000;
+	(*step)++;
 	nanosleep(&ts, NULL);
 }
 
@@ -253,6 +269,11 @@ static void *feed_main(void *arg)
 			continue;
 		if (!f->live && r == 0)
 			break; /* end of file */
+		if (f->live && r == 0) {
+			/* Non-blocking handle: wait here, bounded, so stops are seen. */
+			struct pollfd pfd = {.fd = pcap_get_selectable_fd(f->pcap), .events = POLLIN};
+			poll(&pfd, 1, 100);
+		}
 		if (f->live) {
 			clock_gettime(CLOCK_MONOTONIC, &now);
 			if (now.tv_sec != last.tv_sec) {
@@ -317,7 +338,7 @@ static int feed_next(struct ring_source *base, struct ring_batch *b, int timeout
 	struct feed_source *s = (struct feed_source *)base;
 	struct timespec start, now;
 	uint32_t len;
-	unsigned spins = 0;
+	unsigned spins = 0, step = 0;
 
 	for (;;) {
 		/* Pairs with the release store at the end of feed_main: once done is
@@ -344,7 +365,7 @@ static int feed_next(struct ring_source *base, struct ring_batch *b, int timeout
 		if ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000 >=
 			timeout_ms)
 			return 0;
-		feed_pause();
+		feed_backoff(&step);
 	}
 }
 
