@@ -14,8 +14,10 @@
  * rx_bytes and tcpdump count): 64, 512 and 1500 B, or IMIX 7:4:1 of
  * 64/576/1500 B. A share of flows (--dpi-share) replays short application
  * transactions instead of bulk frames: HTTP GET and response, DNS query and
- * answer, TLS ClientHello with SNI and ServerHello, QUIC v1 Initial (opaque,
- * not decryptable), SSH banners; TCP ones with handshake and FIN exchange.
+ * answer, TLS ClientHello with SNI and ServerHello, QUIC v1 Initials
+ * protected with the RFC 9001 Initial keys (ClientHello with SNI inside, so a
+ * decrypting dissector finds it), SSH banners; TCP ones with handshake and
+ * FIN exchange.
  * Those frames have their natural sizes, so a mix is exact only for bulk
  * frames; the final report counts the real bytes.
  *
@@ -46,6 +48,8 @@
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+
+#include "bench/crypto.h"
 
 #define BENCH_FRAME_MIN 42		/* Ethernet + IPv4 + UDP, no payload */
 #define BENCH_FRAME_MAX 1514		/* Ethernet + 1500 B IP MTU */
@@ -121,8 +125,18 @@ struct bench_replay {
 	uint64_t skipped;
 };
 
+#define BENCH_QUIC_POOL 64
+
+struct bench_quic_pkt {
+	uint8_t client[1200];
+	uint8_t server[256];
+	size_t client_len;
+	size_t server_len;
+};
+
 struct bench_gen {
 	struct bench_opts *o;
+	struct bench_quic_pkt quic[BENCH_QUIC_POOL];
 	struct bench_flow *flows;
 	struct bench_replay replay;
 	uint8_t payload[BENCH_PAYLOAD_MAX];
@@ -399,20 +413,26 @@ static void bench_fill_random(uint8_t *p, size_t n, uint64_t h)
 	}
 }
 
-/* TLS 1.3 ClientHello with SNI, ALPN, key share (RFC 8446 4.1.2). */
-static size_t bench_app_tls_client_hello(uint8_t *p, uint32_t flow, uint64_t h)
+/*
+ * TLS 1.3 ClientHello with SNI site<@site>.example.com, ALPN, key share (RFC
+ * 8446 4.1.2), inside a TLS record; @extra (QUIC transport parameters) is
+ * appended to the extensions as given.
+ */
+static size_t bench_app_tls_client_hello(uint8_t *p, uint32_t site, uint64_t h, bool quic,
+	const uint8_t *extra, size_t extra_len)
 {
 	static const uint8_t suites[] = { 0x13, 0x01, 0x13, 0x02, 0x13, 0x03, 0xc0, 0x2b,
 		0xc0, 0x2f, 0xc0, 0x2c, 0xc0, 0x30, 0xcc, 0xa9, 0xcc, 0xa8 };
 	static const uint8_t ext_fixed[] = {
 		0x00, 0x0a, 0x00, 0x06, 0x00, 0x04, 0x00, 0x1d, 0x00, 0x17,	/* groups */
 		0x00, 0x0d, 0x00, 0x08, 0x00, 0x06, 0x04, 0x03, 0x08, 0x04, 0x04, 0x01,
-		0x00, 0x10, 0x00, 0x0e, 0x00, 0x0c, 0x02, 'h', '2', 0x08, 'h', 't', 't', 'p',
-		'/', '1', '.', '1',						/* ALPN */
 		0x00, 0x2b, 0x00, 0x05, 0x04, 0x03, 0x04, 0x03, 0x03,		/* versions */
 	};
+	static const uint8_t alpn_tls[] = { 0x00, 0x10, 0x00, 0x0e, 0x00, 0x0c, 0x02, 'h', '2',
+		0x08, 'h', 't', 't', 'p', '/', '1', '.', '1' };
+	static const uint8_t alpn_quic[] = { 0x00, 0x10, 0x00, 0x05, 0x00, 0x03, 0x02, 'h', '3' };
 	char name[64];
-	int nlen = snprintf(name, sizeof(name), "site%" PRIu32 ".example.com", bench_site(flow));
+	int nlen = snprintf(name, sizeof(name), "site%" PRIu32 ".example.com", site);
 	size_t off = 9, ext_start, hs_len;
 
 	bench_put16(p + off, 0x0303);
@@ -437,6 +457,12 @@ static size_t bench_app_tls_client_hello(uint8_t *p, uint32_t flow, uint64_t h)
 	memcpy(p + off + 9, name, (size_t)nlen);
 	off += 9 + (size_t)nlen;
 	off += bench_put_bytes(p + off, ext_fixed, sizeof(ext_fixed));
+	if (quic)
+		off += bench_put_bytes(p + off, alpn_quic, sizeof(alpn_quic));
+	else
+		off += bench_put_bytes(p + off, alpn_tls, sizeof(alpn_tls));
+	if (extra_len)
+		off += bench_put_bytes(p + off, extra, extra_len);
 	bench_put16(p + off, 0x0033);	/* key_share: x25519 */
 	bench_put16(p + off + 2, 38);
 	bench_put16(p + off + 4, 36);
@@ -495,31 +521,108 @@ static size_t bench_app_tls_server_hello(uint8_t *p, uint64_t h)
 	return off;
 }
 
-/*
- * QUIC v1 Initial long header (RFC 9000 17.2.2) with an opaque protected
- * payload; the client's datagram is padded to 1200 bytes (RFC 9000 14.1).
- */
-static size_t bench_app_quic_initial(uint8_t *p, uint64_t h, bool server)
-{
-	size_t total = server ? 180 : 1200;
-	size_t off = 0, rest;
-	uint8_t dcid[8], scid[8];
+/* RFC 9001 5.2: initial salt of QUIC version 1. */
+static const uint8_t bench_quic_v1_salt[20] = { 0x38, 0x76, 0x2c, 0xf7, 0xf5, 0x59, 0x34, 0xb3,
+	0x4d, 0x17, 0x9a, 0xe6, 0xa4, 0xc8, 0x0c, 0xad, 0xcc, 0xbb, 0x7f, 0x0a };
 
-	bench_fill_random(dcid, 8, h ^ (server ? 6 : 5));
-	bench_fill_random(scid, 8, h ^ (server ? 5 : 6));
-	p[off++] = 0xc3;	/* long header, fixed bit, Initial, 4-byte PN */
-	bench_put32(p + off, 0x00000001);
+/*
+ * One protected QUIC v1 Initial (RFC 9000 17.2.2, RFC 9001 5): long header
+ * with 8-byte connection IDs, a 4-byte packet number 0, one CRYPTO frame
+ * carrying @msg (a TLS handshake message), PADDING up to @total bytes, AEAD
+ * AES-128-GCM with the Initial keys of @odcid ("client in" or "server in"),
+ * then header protection. Returns the packet length.
+ */
+static size_t bench_quic_protect(uint8_t *pkt, const uint8_t odcid[8], bool server,
+	const uint8_t dcid[8], const uint8_t scid[8], const uint8_t *msg, size_t msg_len,
+	size_t total)
+{
+	const size_t hdr = 30, pn_off = 26;
+	uint8_t secret[32], hs[32], key[16], iv[12], hp[16], mask[16];
+	struct bench_aes128 aes;
+	size_t plain = 4 + msg_len, off = 0, i;
+
+	if (total < hdr + plain + 16)
+		total = hdr + plain + 16;
+	pkt[off++] = 0xc3;	/* long header, fixed bit, Initial, 4-byte PN */
+	bench_put32(pkt + off, 0x00000001);
 	off += 4;
-	p[off++] = 8;
-	off += bench_put_bytes(p + off, dcid, 8);
-	p[off++] = 8;
-	off += bench_put_bytes(p + off, scid, 8);
-	p[off++] = 0;		/* token length */
-	rest = total - off - 2;
-	bench_put16(p + off, (uint16_t)(0x4000 | rest));
+	pkt[off++] = 8;
+	off += bench_put_bytes(pkt + off, dcid, 8);
+	pkt[off++] = 8;
+	off += bench_put_bytes(pkt + off, scid, 8);
+	pkt[off++] = 0;		/* token length */
+	bench_put16(pkt + off, (uint16_t)(0x4000 | (total - pn_off)));
 	off += 2;
-	bench_fill_random(p + off, rest, h ^ 7);
+	bench_put32(pkt + off, 0);	/* packet number */
+	off += 4;
+	/* Plaintext: CRYPTO(offset 0, 2-byte length), then PADDING (zeros). */
+	pkt[off] = 0x06;
+	pkt[off + 1] = 0x00;
+	bench_put16(pkt + off + 2, (uint16_t)(0x4000 | msg_len));
+	memcpy(pkt + off + 4, msg, msg_len);
+	memset(pkt + off + plain, 0, total - 16 - off - plain);
+
+	bench_hmac_sha256(bench_quic_v1_salt, sizeof(bench_quic_v1_salt), odcid, 8, secret);
+	bench_hkdf_expand_label(secret, server ? "server in" : "client in", hs, 32);
+	bench_hkdf_expand_label(hs, "quic key", key, 16);
+	bench_hkdf_expand_label(hs, "quic iv", iv, 12);
+	bench_hkdf_expand_label(hs, "quic hp", hp, 16);
+	/* Packet number 0: the nonce is the IV itself. */
+	bench_gcm_seal(key, iv, pkt, hdr, pkt + hdr, pkt + hdr, total - 16 - hdr,
+		pkt + total - 16);
+	bench_aes128_init(&aes, hp);
+	bench_aes128_encrypt(&aes, pkt + pn_off + 4, mask);
+	pkt[0] ^= mask[0] & 0x0f;
+	for (i = 0; i < 4; i++)
+		pkt[pn_off + i] ^= mask[1 + i];
 	return total;
+}
+
+/*
+ * Builds the pool of QUIC exchanges: client Initial (ClientHello with SNI
+ * site<k>.example.com, ALPN h3, datagram padded to 1200 bytes, RFC 9000
+ * 14.1) and server Initial (ServerHello), protected once here so that the
+ * per-frame cost is a copy.
+ */
+static void bench_quic_pool_init(struct bench_gen *g)
+{
+	uint8_t msg[1024], tp[32];
+	unsigned int k;
+
+	for (k = 0; k < BENCH_QUIC_POOL; k++) {
+		struct bench_quic_pkt *q = &g->quic[k];
+		uint64_t h = bench_mix64(g->o->seed ^ (0x51554943ull << 16) ^ k);
+		uint8_t dcid[8], scid[8], srv[8];
+		size_t n, tpl = 0;
+
+		bench_fill_random(dcid, 8, h ^ 5);
+		bench_fill_random(scid, 8, h ^ 6);
+		bench_fill_random(srv, 8, h ^ 8);
+		/* Transport parameters: initial_source_connection_id, initial_max_data. */
+		bench_put16(tp, 0x0039);
+		bench_put16(tp + 2, 16);
+		tp[4] = 0x0f;
+		tp[5] = 8;
+		memcpy(tp + 6, scid, 8);
+		memcpy(tp + 14, "\x04\x04\x80\x10\x00\x00", 6);
+		tpl = 20;
+		n = bench_app_tls_client_hello(msg, k, h, true, tp, tpl);
+		q->client_len = bench_quic_protect(q->client, dcid, false, dcid, scid, msg + 5,
+			n - 5, 1200);
+		n = bench_app_tls_server_hello(msg, h);
+		q->server_len = bench_quic_protect(q->server, dcid, true, scid, srv, msg + 5,
+			n - 5, 0);
+	}
+}
+
+static size_t bench_app_quic_initial(struct bench_gen *g, uint8_t *p, uint64_t flow_hash,
+	bool server)
+{
+	const struct bench_quic_pkt *q = &g->quic[flow_hash % BENCH_QUIC_POOL];
+
+	if (server)
+		return bench_put_bytes(p, q->server, q->server_len);
+	return bench_put_bytes(p, q->client, q->client_len);
 }
 
 /*
@@ -549,7 +652,7 @@ static size_t bench_frame_app(struct bench_gen *g, uint8_t *f, uint32_t flow,
 		if (t->app == BENCH_APP_DNS)
 			plen = bench_app_dns(pl, flow, h, to_client, t);
 		else
-			plen = bench_app_quic_initial(pl, h, to_client);
+			plen = bench_app_quic_initial(g, pl, bench_flow_hash(g, flow), to_client);
 		return bench_frame_headers(g, f, t, to_client, 0, 0, 0, plen,
 			bench_csum_add(0, pl, plen), (uint16_t)h);
 	}
@@ -585,7 +688,7 @@ static size_t bench_frame_app(struct bench_gen *g, uint8_t *f, uint32_t flow,
 				"HTTP/1.1 200 OK\r\nServer: procsniff-gen\r\n"
 				"Content-Type: text/plain\r\nContent-Length: 3\r\n\r\nok\n");
 		else if (t->app == BENCH_APP_TLS && !to_client)
-			plen = bench_app_tls_client_hello(pl, flow, h);
+			plen = bench_app_tls_client_hello(pl, bench_site(flow), h, false, NULL, 0);
 		else if (t->app == BENCH_APP_TLS)
 			plen = bench_app_tls_server_hello(pl, h);
 		else if (to_client)
@@ -1439,6 +1542,7 @@ int main(int argc, char **argv)
 	g->o = &o;
 	g->rng = bench_mix64(o.seed) | 1;
 	bench_payload_init(g);
+	bench_quic_pool_init(g);
 	if (!o.replay_path) {
 		g->flows = calloc(o.flows, sizeof(*g->flows));
 		if (!g->flows) {
