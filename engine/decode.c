@@ -64,7 +64,13 @@ struct dec {
 	uint32_t len;     /* captured bytes left at p */
 	uint16_t vlan;
 	bool have_vlan;
+	unsigned depth;   /* tunnels entered */
 };
+
+#define TUNNEL_DEPTH_MAX 4
+
+static enum eng_decode_result decode_tunnel(struct dec *d, struct eng_pkt *o, uint32_t l4len,
+	enum eng_malformed *reason);
 
 static enum eng_decode_result fail(enum eng_malformed *reason, enum eng_malformed r)
 {
@@ -110,6 +116,11 @@ static enum eng_decode_result decode_l4(struct dec *d, struct eng_pkt *o, uint32
 		uint32_t have = cap - 8;
 		o->payload = p + 8;
 		o->payload_len = have < plen ? have : plen;
+		if (o->dport == 4789 || o->sport == 4789 || o->dport == 6081 || o->sport == 6081) {
+			d->p = o->payload;
+			d->len = o->payload_len;
+			return decode_tunnel(d, o, o->payload_len, reason);
+		}
 		return DEC_OK;
 	}
 	case PROTO_ICMP:
@@ -123,6 +134,10 @@ static enum eng_decode_result decode_l4(struct dec *d, struct eng_pkt *o, uint32
 		/* Other protocols are flows of address pairs. */
 		o->payload = p;
 		o->payload_len = cap;
+		if (o->l4proto == 4 || o->l4proto == 41 || o->l4proto == 47) {
+			d->len = cap;
+			return decode_tunnel(d, o, l4len, reason);
+		}
 		return DEC_OK;
 	}
 }
@@ -304,6 +319,129 @@ static enum eng_decode_result decode_ethertype(struct dec *d, uint16_t type, str
 	return fail(reason, MAL_VLAN_TRUNCATED);
 }
 
+/* GRE (RFC 2784/2890; version 1 as PPTP uses it). Returns the offset of the
+ * payload and its protocol as an ethertype (PPP's IPv4/IPv6 mapped), or 0. */
+static uint32_t gre_header(const uint8_t *p, uint32_t len, uint16_t *type)
+{
+	if (len < 4)
+		return 0;
+	uint16_t fv = rd16(p);
+	uint16_t proto = rd16(p + 2);
+	uint32_t off = 4;
+	if ((fv & 7) == 0) {
+		if (fv & 0x4000) /* routing present: obsolete, not followed */
+			return 0;
+		off += (fv & 0x8000) ? 4 : 0;
+		off += (fv & 0x2000) ? 4 : 0;
+		off += (fv & 0x1000) ? 4 : 0;
+	} else if ((fv & 7) == 1 && proto == 0x880b) {
+		off += 4;                          /* key: payload length, call id */
+		off += (fv & 0x1000) ? 4 : 0;      /* sequence */
+		off += (fv & 0x0080) ? 4 : 0;      /* acknowledgment */
+		if (off + 2 > len)
+			return 0;
+		if (p[off] == 0xff && p[off + 1] == 0x03)
+			off += 2;
+		if (off + 2 > len)
+			return 0;
+		uint16_t ppp = rd16(p + off);
+		off += 2;
+		proto = ppp == 0x0021 ? ETH_IP4 : ppp == 0x0057 ? ETH_IP6 : 0;
+	} else {
+		return 0;
+	}
+	if (off > len)
+		return 0;
+	*type = proto;
+	return off;
+}
+
+/* The outer header carries another packet (IP-in-IP, GRE, VXLAN, GENEVE):
+ * decode the inner one, whose addresses and ports then make the flow. If the
+ * inner packet cannot be decoded the outer one stands as it was. */
+static enum eng_decode_result decode_tunnel(struct dec *d, struct eng_pkt *o, uint32_t l4len,
+	enum eng_malformed *reason)
+{
+	struct eng_pkt outer = *o;
+	struct dec in = *d;
+	enum eng_decode_result r;
+	uint16_t type = 0;
+	uint32_t off;
+
+	if (in.depth >= TUNNEL_DEPTH_MAX)
+		return DEC_OK;
+	in.depth++;
+	if (in.len > l4len)
+		in.len = l4len;
+	memset(o, 0, sizeof(*o));
+	switch (outer.l4proto) {
+	case 4:
+		r = decode_ip4(&in, o, reason);
+		break;
+	case 41:
+		r = decode_ip6(&in, o, reason);
+		break;
+	case 47:
+		off = gre_header(in.p, in.len, &type);
+		if (!off || !type) {
+			r = DEC_NOT_IP;
+			break;
+		}
+		in.p += off;
+		in.len -= off;
+		if (type == 0x6558) { /* transparent Ethernet bridging */
+			if (in.len < 14) {
+				r = DEC_NOT_IP;
+				break;
+			}
+			type = rd16(in.p + 12);
+			in.p += 14;
+			in.len -= 14;
+		}
+		r = decode_ethertype(&in, type, o, reason);
+		break;
+	default: /* UDP: VXLAN (8-byte header) or GENEVE (8 bytes + options) */
+		if (in.len < 8) {
+			r = DEC_NOT_IP;
+			break;
+		}
+		if (outer.dport == 4789 || outer.sport == 4789) {
+			if (!(in.p[0] & 0x08)) {
+				r = DEC_NOT_IP;
+				break;
+			}
+			off = 8;
+			type = 0x6558;
+		} else {
+			off = 8 + (uint32_t)(in.p[0] & 0x3f) * 4;
+			type = rd16(in.p + 2);
+		}
+		if (off > in.len) {
+			r = DEC_NOT_IP;
+			break;
+		}
+		in.p += off;
+		in.len -= off;
+		if (type == 0x6558) {
+			if (in.len < 14) {
+				r = DEC_NOT_IP;
+				break;
+			}
+			type = rd16(in.p + 12);
+			in.p += 14;
+			in.len -= 14;
+		}
+		r = decode_ethertype(&in, type, o, reason);
+		break;
+	}
+	if (r != DEC_OK) {
+		*o = outer;
+		return DEC_OK;
+	}
+	o->tunnels = (uint8_t)(outer.tunnels + 1);
+	return DEC_OK;
+}
+
 /* NFLOG: 4-byte header, then TLVs (little-endian length and type, padded to
  * 4); the packet is the NFULA_PAYLOAD TLV. */
 static enum eng_decode_result decode_nflog(struct dec *d, struct eng_pkt *o,
@@ -340,7 +478,7 @@ static enum eng_decode_result decode_nflog(struct dec *d, struct eng_pkt *o,
 enum eng_decode_result eng_decode(const struct ring_pkt *rp, struct eng_pkt *o,
 	enum eng_malformed *reason)
 {
-	struct dec d = {rp->data, rp->caplen, 0, false};
+	struct dec d = {.p = rp->data, .len = rp->caplen};
 
 	memset(o, 0, sizeof(*o));
 	if (rp->flags & RING_PKT_VLAN_VALID)

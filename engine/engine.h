@@ -61,6 +61,7 @@ struct eng_pkt {
 	uint16_t dport;
 	uint8_t tcp_flags;
 	bool fragment; /* a later IP fragment: no L4 header in it */
+	uint8_t tunnels; /* encapsulations decoded to reach this packet */
 	uint32_t tcp_seq;
 	const uint8_t *payload; /* L4 payload present in the capture */
 	uint32_t payload_len;

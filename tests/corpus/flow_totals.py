@@ -3,11 +3,12 @@
 
 reference FILE
     Prints tshark's per-flow totals for FILE as TSV (key, then packets and
-    wire bytes each way). The key is the outermost IP header's address pair
-    and protocol, the transport ports when that header carries TCP/UDP/SCTP
-    directly, and the outermost VLAN id. IP reassembly is off so every frame
-    counts where it was captured: a later fragment belongs to the port-less
-    flow of its address pair.
+    wire bytes each way). The key is the IP header that carries the payload
+    (the innermost of IP-in-IP, GRE, VXLAN and GENEVE tunnels, not an ICMP
+    error's quoted packet): its address pair and protocol, the transport
+    ports when it carries TCP/UDP/SCTP directly, and the outermost VLAN id.
+    IP reassembly is off so every frame counts where it was captured: a
+    later fragment belongs to the port-less flow of its address pair.
 
 check --procsniff BIN [--workers N ...] [--known FILE] FILE...
     Runs procsniff -r FILE --json --no-dpi for each worker count and compares
@@ -52,43 +53,77 @@ def canon(src, sport, dst, dport, proto, vlan):
     return (dst, dport, src, sport, proto, vlan), False
 
 
+LINK_GLUE = {"eth", "ethertype", "vlan", "ppp", "mpls", "pppoes", "vxlan", "geneve"}
+
+
+def net_layer(protos):
+    """Index of the network layer that makes the flow: the outermost IP
+    header, followed into the tunnels procsniff decodes (IP in IP, GRE,
+    VXLAN and GENEVE over UDP), never into an ICMP error's quoted packet."""
+    i = next((k for k, p in enumerate(protos) if p in ("ip", "ipv6")), None)
+    if i is None:
+        return None
+    while True:
+        j = i + 1
+        while j < len(protos) and protos[j].startswith("ipv6."):
+            j += 1
+        if j >= len(protos):
+            return i
+        nxt = protos[j]
+        if nxt in ("ip", "ipv6"):
+            i = j
+            continue
+        if nxt == "gre" or (nxt == "udp" and j + 1 < len(protos)
+                            and protos[j + 1] in ("vxlan", "geneve")):
+            k = j + 1
+            while k < len(protos) and protos[k] in LINK_GLUE:
+                k += 1
+            if k < len(protos) and protos[k] in ("ip", "ipv6"):
+                i = k
+                continue
+        return i
+
+
+def nth(value, n):
+    vals = value.split(",") if value else []
+    return vals[n] if n < len(vals) else ""
+
+
 def frame_key(f):
     protos = f["frame.protocols"].split(":")
-    net = None
-    for i, p in enumerate(protos):
-        if p in ("ip", "ipv6"):
-            net = i
-            break
+    net = net_layer(protos)
     if net is None:
         return None
-    if protos[net] == "ip":
-        src, dst = first(f["ip.src"]), first(f["ip.dst"])
-        if not src or not dst or not f["ip.proto"]:
+    kind = protos[net]
+    occ = protos[:net].count(kind)
+    if kind == "ip":
+        src, dst = nth(f["ip.src"], occ), nth(f["ip.dst"], occ)
+        if not src or not dst or not nth(f["ip.proto"], occ):
             return None
-        proto = int(first(f["ip.proto"]))
+        proto = int(nth(f["ip.proto"], occ))
     else:
-        src, dst = first(f["ipv6.src"]), first(f["ipv6.dst"])
+        src, dst = nth(f["ipv6.src"], occ), nth(f["ipv6.dst"], occ)
         if not src or not dst:
             return None
         proto = None
-    nxt = None
-    for p in protos[net + 1:]:
-        if not p.startswith("ipv6."):
-            nxt = p
-            break
+    j = net + 1
+    while j < len(protos) and protos[j].startswith("ipv6."):
+        j += 1
+    nxt = protos[j] if j < len(protos) else None
     if proto is None:
         if nxt in PROTO_NUM:
             proto = PROTO_NUM[nxt]
-        elif f["ipv6.fraghdr.nxt"]:
-            proto = int(first(f["ipv6.fraghdr.nxt"]))
+        elif "ipv6.fraghdr" in protos[net + 1:j]:
+            proto = int(nth(f["ipv6.fraghdr.nxt"], protos[:net].count("ipv6.fraghdr")))
         elif f["ipv6.nxt"]:
-            proto = int(first(f["ipv6.nxt"]))
+            proto = int(nth(f["ipv6.nxt"], occ))
         else:
             return None
     sport = dport = 0
     if proto in PORTED and nxt == PORTED[proto]:
         name = PORTED[proto]
-        sp, dp = first(f[name + ".srcport"]), first(f[name + ".dstport"])
+        tocc = protos[:j].count(name)
+        sp, dp = nth(f[name + ".srcport"], tocc), nth(f[name + ".dstport"], tocc)
         if sp and dp:
             sport, dport = int(sp), int(dp)
     vlan = int(first(f["vlan.id"])) if f["vlan.id"] else 0

@@ -274,6 +274,64 @@ static void test_not_ip_and_bad_headers(void **state)
 	assert_int_equal(why, MAL_LINKTYPE_UNSUPPORTED);
 }
 
+/* Tunnels: the inner packet makes the flow; an undecodable inner packet
+ * leaves the outer one standing. */
+static void test_tunnels(void **state)
+{
+	struct frame f = {0};
+	struct eng_pkt p;
+	enum eng_malformed why;
+	(void)state;
+
+	/* GRE (with key) carrying IPv4/TCP. */
+	eth(&f, 0x0800);
+	ip4(&f, 47, 8 + 20 + 20, 0);
+	put16(&f, 0x2000);
+	put16(&f, 0x0800);
+	put(&f, "\0\0\0\7", 4);
+	ip4(&f, 6, 20, 0);
+	f.b[f.n - 8] = 10; /* inner source 10.18.0.1 */
+	tcp(&f, 1111, 22, 0x02, NULL);
+	assert_int_equal(run(&f, RING_LINK_ETHERNET, f.n, &p, &why), DEC_OK);
+	assert_int_equal(p.l4proto, 6);
+	assert_int_equal(p.sport, 1111);
+	assert_int_equal(p.dport, 22);
+	assert_int_equal(p.src[0], 10);
+	assert_int_equal(p.tunnels, 1);
+
+	/* VXLAN: UDP 4789, 8-byte header, Ethernet, IPv4/UDP. */
+	f.n = 0;
+	eth(&f, 0x0800);
+	ip4(&f, 17, 8 + 8 + 14 + 20 + 8 + 2, 0);
+	put16(&f, 55555);
+	put16(&f, 4789);
+	put16(&f, 8 + 8 + 14 + 20 + 8 + 2);
+	put16(&f, 0);
+	put(&f, "\x08\0\0\0\0\0\x2a\0", 8);
+	eth(&f, 0x0800);
+	ip4(&f, 17, 8 + 2, 0);
+	udp(&f, 5000, 53, "hi");
+	assert_int_equal(run(&f, RING_LINK_ETHERNET, f.n, &p, &why), DEC_OK);
+	assert_int_equal(p.sport, 5000);
+	assert_int_equal(p.dport, 53);
+	assert_int_equal(p.payload_len, 2);
+	assert_int_equal(p.tunnels, 1);
+	/* Without the VXLAN I flag it is plain UDP to port 4789. */
+	f.b[14 + 20 + 8] = 0;
+	assert_int_equal(run(&f, RING_LINK_ETHERNET, f.n, &p, &why), DEC_OK);
+	assert_int_equal(p.dport, 4789);
+	assert_int_equal(p.tunnels, 0);
+
+	/* IPv4 in IPv4 whose inner header is cut: the outer packet stands. */
+	f.n = 0;
+	eth(&f, 0x0800);
+	ip4(&f, 4, 10, 0);
+	put(&f, "\x45\0\0\0\0\0\0\0\0\0", 10);
+	assert_int_equal(run(&f, RING_LINK_ETHERNET, f.n, &p, &why), DEC_OK);
+	assert_int_equal(p.l4proto, 4);
+	assert_int_equal(p.tunnels, 0);
+}
+
 /* Every prefix of a valid frame decodes to malformed or to a packet whose
  * payload lies inside the prefix: never a read past the captured bytes. */
 static void test_every_truncation(void **state)
@@ -317,6 +375,7 @@ int main(void)
 		cmocka_unit_test(test_ipv4_later_fragment),
 		cmocka_unit_test(test_sll_sll2_null),
 		cmocka_unit_test(test_not_ip_and_bad_headers),
+		cmocka_unit_test(test_tunnels),
 		cmocka_unit_test(test_every_truncation),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
