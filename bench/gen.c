@@ -51,7 +51,6 @@
 
 #include "bench/crypto.h"
 
-#define BENCH_FRAME_MIN 42		/* Ethernet + IPv4 + UDP, no payload */
 #define BENCH_FRAME_MAX 1514		/* Ethernet + 1500 B IP MTU */
 #define BENCH_PAYLOAD_MAX 1500
 #define BENCH_FLOWS_MAX 1000000u

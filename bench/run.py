@@ -693,11 +693,21 @@ def mode_search(cfg, ns, tool_names, duration, steps=6):
 
 
 def search_table(results):
-    lines = ["| tool | highest zero-loss 64 B rate (pps) | limited by | probes |",
-             "|---|---|---|---|"]
+    lines = ["| tool | highest zero-loss 64 B rate (pps) | limited by | tool CPU % there "
+             "| pps per tool core (extrapolated) | probes |",
+             "|---|---|---|---|---|---|"]
     for s in results:
+        best = [p for p in s["probes"] if p.get("verdict") == "zero loss"
+                and p.get("gen_pps") == s["zero_loss_pps"]]
+        pct = best[0].get("tool_cpu_pct") if best else None
+        per_core = s["zero_loss_pps"] / (pct / 100.0) if pct and s["zero_loss_pps"] else None
         lines.append(f"| {s['tool']} | {fmt_num(s['zero_loss_pps'])} | "
-                     f"{'generator' if s['gen_limited'] else 'capture'} | {len(s['probes'])} |")
+                     f"{'generator' if s['gen_limited'] else 'capture'} | {fmt_num(pct)} | "
+                     f"{fmt_num(per_core)} | {len(s['probes'])} |")
+    lines.append("")
+    lines.append("'pps per tool core' = rate / (tool CPU share during the run): what the tool's "
+                 "user space would take at 100 % of one core if it scaled linearly; the "
+                 "kernel's copy into the ring runs on the generator's CPU and is not in it.")
     by = {s["tool"]: s for s in results}
     ps, td = by.get("procsniff -W 2"), by.get("tcpdump")
     if ps and td and ps["zero_loss_pps"] and td["zero_loss_pps"]:
@@ -716,7 +726,9 @@ def search_table(results):
 
 
 def gen_pcap(cfg, count, path):
-    if os.path.exists(path) and os.path.getsize(path) > 0:
+    # Reused while the generator binary is older than the file.
+    if (os.path.exists(path) and os.path.getsize(path) > 0 and
+            os.path.getmtime(path) >= os.path.getmtime(cfg.gen)):
         return
     log(f"writing {count} frames to {path}")
     run([cfg.gen, "--write", path + ".tmp", "-c", str(count), "-m", "imix", "-n", "10000",
@@ -830,9 +842,22 @@ def write_results(cfg, mode, md, data):
     log(f"results: {base}.md, {base}.json")
 
 
+def background_busy():
+    """CPU busy % of each CPU over one idle second: what other users of the
+    machine take before we start."""
+    a = cpu_times()
+    time.sleep(1)
+    d = cpu_delta(a, cpu_times())
+    return "/".join(f"{c['busy']:.0f}" for _, c in sorted(d.items()))
+
+
 def header(cfg, mode):
     uname = os.uname()
+    with open("/proc/loadavg") as f:
+        load = " ".join(f.read().split()[:3])
     return (f"# procsniff bench: {mode}\n\n"
+            f"Before the runs: load average {load}, CPU busy % (each) over an idle second "
+            f"{background_busy()} (other users of the machine).\n"
             f"{datetime.datetime.now().isoformat(timespec='seconds')}, {uname.nodename}, "
             f"Linux {uname.release}, {os.cpu_count()} CPUs; generator pinned to CPU "
             f"{cfg.gen_cpu}, receive processing on "
@@ -855,7 +880,8 @@ def main():
     ap.add_argument("--mixes", default="64,512,1500,imix")
     ap.add_argument("--rates", default=None,
                     help="comma list for every mix (e.g. 100k,1G,max); default per mix")
-    ap.add_argument("--tools", default="procsniff-W1,procsniff-W2,tcpdump,tcpdump-B,ndpiReader")
+    ap.add_argument("--tools",
+                    default="procsniff-W1,procsniff-W2,tcpdump,tcpdump-B,tshark,ndpiReader")
     ap.add_argument("--duration", type=float, default=10)
     ap.add_argument("--flows", type=int, default=10000)
     ap.add_argument("--dpi-share", type=float, default=10)
