@@ -48,6 +48,7 @@
 #include <arpa/inet.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/virtio_net.h>
 
 #include "bench/crypto.h"
 
@@ -105,6 +106,7 @@ struct bench_opts {
 	uint8_t src_mac[6];
 	uint8_t dst_mac[6];
 	bool build_only;
+	bool linear;
 	bool quiet;
 };
 
@@ -1004,6 +1006,7 @@ struct bench_tx {
 	unsigned int frame_nr;
 	unsigned int head;
 	size_t max_len;
+	size_t vnet;		/* virtio_net_hdr bytes in front of each frame, or 0 */
 };
 
 static void bench_tx_close(struct bench_tx *tx)
@@ -1047,8 +1050,22 @@ static int bench_tx_open(struct bench_tx *tx, const struct bench_opts *o)
 		err = -errno;
 		goto fail;
 	}
+	/*
+	 * Without a virtio_net_hdr the kernel copies only the Ethernet header
+	 * into the skb and maps the rest of the ring slot as zero-copy pages;
+	 * a veth must then copy those into fresh pages (skb_copy_ubufs) and the
+	 * receiver pull headers out of them. A header whose hdr_len covers the
+	 * whole frame makes it one linear copy instead.
+	 */
+	if (o->linear) {
+		if (setsockopt(tx->fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof(one))) {
+			err = -errno;
+			goto fail;
+		}
+		tx->vnet = sizeof(struct virtio_net_hdr);
+	}
 	tx->frame_size = 2048;
-	while (tx->frame_size < TPACKET2_HDRLEN + tx->max_len)
+	while (tx->frame_size < TPACKET2_HDRLEN + tx->vnet + tx->max_len)
 		tx->frame_size *= 2;
 	per_block = (1u << 20) / tx->frame_size;
 	if (!per_block)
@@ -1119,12 +1136,18 @@ static int bench_tx_run(struct bench_gen *g, struct bench_tx *tx, struct bench_r
 			}
 			if (st != TP_STATUS_AVAILABLE)
 				break;
-			len = bench_next(g, (uint8_t *)h + data_off);
+			len = bench_next(g, (uint8_t *)h + data_off + tx->vnet);
 			if (len > tx->max_len) {
 				res->tx_errors++;
 				continue;
 			}
-			h->tp_len = (uint32_t)len;
+			if (tx->vnet) {
+				struct virtio_net_hdr *vh = (void *)((uint8_t *)h + data_off);
+
+				memset(vh, 0, sizeof(*vh));
+				vh->hdr_len = (uint16_t)len;	/* little endian, as the host */
+			}
+			h->tp_len = (uint32_t)(len + tx->vnet);
 			/* Pairs with the kernel's acquire when it scans for SEND_REQUEST. */
 			__atomic_store_n(&h->tp_status, TP_STATUS_SEND_REQUEST, __ATOMIC_RELEASE);
 			tx->head = tx->head + 1 == tx->frame_nr ? 0 : tx->head + 1;
@@ -1309,6 +1332,8 @@ static void bench_usage(FILE *out)
 		"  -s, --seed N           random seed (default 1)\n"
 		"      --src-mac MAC, --dst-mac MAC\n"
 		"      --build-only       build frames into the ring but never send\n"
+		"      --zerocopy         let the kernel map ring pages into the skb (no\n"
+		"                         virtio_net_hdr); slower on veth\n"
 		"  -q, --quiet            no message on stderr\n"
 		"Ends with one JSON line on stdout.\n");
 }
@@ -1367,6 +1392,7 @@ static int bench_parse_args(int argc, char **argv, struct bench_opts *o)
 		{ "src-mac", required_argument, NULL, 2 },
 		{ "dst-mac", required_argument, NULL, 3 },
 		{ "build-only", no_argument, NULL, 4 },
+		{ "zerocopy", no_argument, NULL, 5 },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -1463,6 +1489,9 @@ static int bench_parse_args(int argc, char **argv, struct bench_opts *o)
 		case 4:
 			o->build_only = true;
 			break;
+		case 5:
+			o->linear = false;
+			break;
 		case 'q':
 			o->quiet = true;
 			break;
@@ -1498,6 +1527,7 @@ int main(int argc, char **argv)
 	struct bench_opts o = {
 		.flows = 1024, .udp_share = 50, .dpi_share = 10, .rate_unit = BENCH_RATE_MAX,
 		.rate_text = "max", .cpu = -1, .batch = 256, .ring_frames = 4096, .seed = 1,
+		.linear = true,
 	};
 	struct bench_result res = { 0 };
 	struct bench_tx tx = { .fd = -1 };
