@@ -275,11 +275,11 @@ static uint64_t count_active(struct eng_run *run)
 {
 	uint64_t n = 0;
 	struct cds_lfht_iter it;
-	struct flow *f;
+	struct cds_lfht_node *node;
 
 	rcu_read_lock();
 	for (unsigned i = 0; i < run->n; i++) {
-		cds_lfht_for_each_entry (run->w[i].flows.ht, &it, f, node)
+		cds_lfht_for_each (run->w[i].flows.ht, &it, node)
 			n++;
 	}
 	rcu_read_unlock();

@@ -94,13 +94,16 @@ static void flow_free_cb(struct rcu_head *head)
 void flow_table_fini(struct flow_table *t)
 {
 	struct cds_lfht_iter it;
-	struct flow *f;
+	struct cds_lfht_node *n;
 
 	if (!t->ht)
 		return;
 	rcu_read_lock();
-	cds_lfht_for_each_entry (t->ht, &it, f, node) {
-		cds_lfht_del(t->ht, &f->node);
+	/* Walk nodes, not entries: liburcu's entry macro does pointer
+	 * arithmetic on the NULL that ends the walk. */
+	cds_lfht_for_each (t->ht, &it, n) {
+		struct flow *f = caa_container_of(n, struct flow, node);
+		cds_lfht_del(t->ht, n);
 		f->dead_next = t->dead;
 		t->dead = f;
 	}

@@ -164,8 +164,16 @@ static bool feed_put(struct ring_capture *cap, unsigned i, const struct feed_rec
 {
 	struct ring_feed *f = cap->feed;
 	struct feed_source *s = &f->src[i];
+	struct feed_rec cut;
 	uint8_t *dst;
 
+	/* A record must fit the queue many times over; a giant frame from a
+	 * file (some link types allow them) is kept to what fits. */
+	if (sizeof(*rec) + (uint64_t)rec->caplen > s->q.size / 8) {
+		cut = *rec;
+		cut.caplen = (uint32_t)(s->q.size / 8 - sizeof(*rec));
+		rec = &cut;
+	}
 	for (;;) {
 		dst = ring_spsc_reserve(&s->q, (uint32_t)sizeof(*rec) + rec->caplen);
 		if (dst)

@@ -132,12 +132,13 @@ static void *reader(void *arg)
 {
 	struct reader_arg *ra = arg;
 	struct cds_lfht_iter it;
-	struct flow *f;
+	struct cds_lfht_node *n;
 
 	rcu_register_thread();
 	while (!atomic_load(&ra->stop)) {
 		rcu_read_lock();
-		cds_lfht_for_each_entry (ra->t->ht, &it, f, node) {
+		cds_lfht_for_each (ra->t->ht, &it, n) {
+			struct flow *f = caa_container_of(n, struct flow, node);
 			/* Each flow's counter mirrors its key: a freed and reused
 			 * flow would not match. */
 			uint32_t a;
