@@ -76,7 +76,7 @@ int flow_table_init(struct flow_table *t, uint32_t max, uint64_t seed)
 	memset(t, 0, sizeof(*t));
 	t->max = max ? max : 1;
 	t->seed = seed;
-	t->ht = cds_lfht_new(1024, 1024, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
+	t->ht = cds_lfht_new(1u << 16, 1024, 0, CDS_LFHT_AUTO_RESIZE | CDS_LFHT_ACCOUNTING, NULL);
 	return t->ht ? 0 : -ENOMEM;
 }
 
