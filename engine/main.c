@@ -298,13 +298,13 @@ int main(int argc, char **argv)
 			printf("procsniff 0.1.0\n");
 			return 0;
 		default:
-			usage(stderr);
+			fprintf(stderr, "usage: procsniff [-i IFACE | -r FILE] [options]; see --help\n");
 			return 2;
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "procsniff: error: unexpected argument \"%s\"\n", argv[optind]);
-		usage(stderr);
+		fprintf(stderr, "procsniff: error: unexpected argument \"%s\"; see --help\n",
+			argv[optind]);
 		return 2;
 	}
 	if (cfg.ring.iface && cfg.ring.path) {
@@ -336,10 +336,7 @@ int main(int argc, char **argv)
 
 	err = eng_run(&cfg);
 	free(auto_iface);
-	if (err) {
-		if (err != -EINVAL && err != -EIO)
-			fprintf(stderr, "procsniff: error: %s\n", strerror(-err));
-		return 1;
-	}
+	/* The engine has already said what went wrong. */
+	return err ? 1 : 0;
 	return 0;
 }
