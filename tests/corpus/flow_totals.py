@@ -12,8 +12,9 @@ reference FILE
 
 check --procsniff BIN [--workers N ...] [--known FILE] FILE...
     Runs procsniff -r FILE --json --no-dpi for each worker count and compares
-    its flow events, summed per key, with the reference. Exit 1 on any
-    difference not listed in the known-differences file.
+    its flow events, summed per key, with the reference. Also checks that
+    every worker count gives exactly the same flow and DPI events. Exit 1 on
+    any difference not listed in the known-differences file.
 
 Each frame's key is built from tshark fields only; nothing here looks at
 procsniff's output except to compare.
@@ -183,6 +184,14 @@ def ours(binary, path, workers):
     return totals, stats
 
 
+def events(binary, path, workers):
+    """procsniff's flow and DPI events (DPI on), sorted: the run's result
+    independent of output order."""
+    cmd = [binary, "-r", path, "--json", "-W", str(workers), "-q", "--no-pin"]
+    out = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    return sorted(l for l in out.stdout.splitlines() if '"event":"stats"' not in l)
+
+
 def fmt_key(k):
     return f"{k[0]}:{k[1]} <-> {k[2]}:{k[3]} proto {k[4]} vlan {k[5]}"
 
@@ -250,6 +259,19 @@ def main():
     failed = passed = skipped = 0
     for path in args.files:
         name = os.path.relpath(path, args.corpus) if args.corpus else path
+        # Whatever the worker count, a file gives the same flows and events.
+        base = events(args.procsniff, path, workers[0])
+        for w in workers[1:]:
+            other = events(args.procsniff, path, w)
+            if other == base:
+                passed += 1
+                print(f"ok      {name} workers={w}: same {len(base)} events as workers={workers[0]}")
+            else:
+                failed += 1
+                diff = sorted(set(base) ^ set(other))
+                print(f"FAIL    {name} workers={w}: {len(diff)} events differ from workers={workers[0]}")
+                for d in diff[:5]:
+                    print(f"        {d[:200]}")
         ref = reference(path)
         for w in workers:
             got, stats = ours(args.procsniff, path, w)
