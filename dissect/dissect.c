@@ -8,9 +8,13 @@
  * dissector's private state and, for TCP, the two stream helpers are
  * allocated in one block; UDP datagrams go to parse() directly, TCP payload
  * through the stream helper of its direction. Inspection ends when the
- * dissector says so, when both streams gave up, or after the per-flow packet
- * budget; the private block is freed then, the app name and summary stay
- * until dissect_flow_free().
+ * dissector says so, when both streams gave up, or once the flow has carried
+ * the packet budget's worth of parsed payload packets without producing a
+ * record (every event resets the count, and packets the stream helper skips
+ * whole, such as a body of known length, are not counted: a DNS or
+ * keep-alive HTTP flow keeps being inspected while it yields transactions,
+ * and a flow that stopped making sense goes to the fast path); the private block is freed then, the app name and summary
+ * stay until dissect_flow_free().
  *
  * The emitter builds one event at a time in the worker's fixed buffer,
  * member by member: a member that does not fit is dropped whole, and room for
@@ -216,6 +220,7 @@ struct deliver_ctx {
 	enum dissect_dir dir;
 	uint64_t ts;
 	enum dissect_verdict verdict;
+	bool parsed; /* the dissector saw bytes (not all skipped by the stream) */
 };
 
 static int deliver(void *ctx, const uint8_t *p, size_t len, size_t *used)
@@ -224,6 +229,7 @@ static int deliver(void *ctx, const uint8_t *p, size_t len, size_t *used)
 	enum dissect_verdict v;
 
 	*used = 0;
+	c->parsed = true;
 	v = c->f->d->parse(c->w, c->f, c->f->state, c->dir, p, len, used, c->ts);
 	if (v == DISSECT_MORE)
 		return 0;
@@ -231,20 +237,23 @@ static int deliver(void *ctx, const uint8_t *p, size_t len, size_t *used)
 	return 1;
 }
 
-static void feed(struct dissect_worker *w, struct dissect_flow *f, const struct dissect_pkt *pkt,
+/* Returns whether the dissector was given bytes: packets the stream helper
+ * skips whole (a body of known length) do not count against the budget. */
+static bool feed(struct dissect_worker *w, struct dissect_flow *f, const struct dissect_pkt *pkt,
 	enum dissect_dir dir, uint32_t seq)
 {
-	struct deliver_ctx c = {w, f, dir, pkt->ts_ns, DISSECT_MORE};
+	struct deliver_ctx c = {w, f, dir, pkt->ts_ns, DISSECT_MORE, false};
 
 	if (!f->st) {
 		size_t used = 0;
 
+		c.parsed = true;
 		c.verdict = f->d->parse(w, f, f->state, dir, pkt->data, pkt->len, &used, pkt->ts_ns);
 	} else {
 		int r;
 
 		if (f->st_failed & (1u << dir))
-			return;
+			return false;
 		r = dstream_segment(&f->st[dir], seq, pkt->data, pkt->len, deliver, &c);
 		if (r < 0) {
 			if (r == -ENOBUFS)
@@ -252,13 +261,14 @@ static void feed(struct dissect_worker *w, struct dissect_flow *f, const struct 
 			f->st_failed |= 1u << dir;
 			if (f->st_failed == 3)
 				flow_finish(f);
-			return;
+			return c.parsed;
 		}
 	}
 	if (c.verdict == DISSECT_NOT_MINE)
 		w->st.malformed++;
 	if (c.verdict != DISSECT_MORE)
 		flow_finish(f);
+	return c.parsed;
 }
 
 bool dissect_packet(struct dissect_worker *w, struct dissect_flow **fp,
@@ -290,10 +300,6 @@ bool dissect_packet(struct dissect_worker *w, struct dissect_flow **fp,
 	}
 	if (!pkt->len || (!tcp && pkt->l4proto != IPPROTO_UDP))
 		return true;
-	if (++f->pkts > w->cfg.pkt_budget) {
-		flow_finish(f);
-		return false;
-	}
 	if (!f->d) {
 		const struct dissector *d = detect(pkt);
 
@@ -310,7 +316,13 @@ bool dissect_packet(struct dissect_worker *w, struct dissect_flow **fp,
 			return !f->done;
 		}
 	}
-	feed(w, f, pkt, dir, seq);
+	uint64_t events = w->st.events;
+	bool parsed = feed(w, f, pkt, dir, seq);
+	/* A record is progress: the flow's budget starts again. */
+	if (w->st.events != events)
+		f->pkts = 0;
+	else if (!f->done && parsed && ++f->pkts > w->cfg.pkt_budget)
+		flow_finish(f);
 	return !f->done;
 }
 

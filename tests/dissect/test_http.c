@@ -258,13 +258,23 @@ static void test_budget(void **state)
 	(void)state;
 	dt_init(&t, 4);
 	dt_tcp_open(&t, 80);
+	/* Every packet yields a transaction: the flow stays inspected however
+	 * many there are, past the budget of 4. */
 	for (i = 0; i < 10 && t.live; i++)
 		dt_tcps(&t, i & 1, 80,
 			i & 1 ? "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n" :
 				"GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-	/* The fifth payload packet ends inspection. */
+	assert_int_equal(i, 10);
+	assert_int_equal(t.n, 10);
+	assert_true(t.live);
+	/* A request trickling in one header line per packet yields nothing:
+	 * the fifth such packet ends inspection. */
+	dt_tcps(&t, 0, 80, "GET /slow HTTP/1.1\r\n");
+	for (i = 1; i < 10 && t.live; i++)
+		dt_tcps(&t, 0, 80, "X-Pad: 1\r\n");
 	assert_int_equal(i, 5);
-	assert_int_equal(t.n, 4);
+	assert_false(t.live);
+	assert_int_equal(t.n, 10);
 	assert_string_equal(dissect_flow_app(t.f), "http");
 	dt_fini(&t);
 }

@@ -2,7 +2,7 @@
 """Compare procsniff's DPI events with tshark's reference dissection.
 
 For every capture of the corpus outside malformed/, runs
-    procsniff -r FILE --json -W 1 --dpi-budget N
+    procsniff -r FILE --json -W 1
 and compares its events with NAME.tshark.tsv and NAME.tshark-fp.tsv field by
 field: HTTP method/host/uri/status, DNS qname/qtype/rcode, TLS
 sni/alpn/version/cipher/JA3/JA3S, QUIC version/dcid/scid, SSH protocol and
@@ -10,8 +10,8 @@ HASSH (QUIC: the client's first Initial of each connection). Records are matched
 kind (request, response, ClientHello, ...) and sending side, then by order
 within that sequence: tshark's frame numbers mean nothing to us.
 
-The budget defaults to "whole flows" (1000000 packets): the comparison checks
-what the dissectors extract, not where the default per-flow budget cuts.
+The default per-flow budget is used (--dpi-budget to change it): the
+comparison checks what a user gets from a default run.
 
 Prints a per-protocol agreement table and the disagreements, and exits 1 when
 a protocol agrees on less than --threshold percent of tshark's records and
@@ -89,9 +89,48 @@ def split_n(s, n):
     return parts if len(parts) == n else [None] * n
 
 
-def tuple_of(cols):
+def inner_family(stack):
+    """From tshark's protocol stack: which IP header carries the payload
+    ("ip" or "ipv6") and its index among headers of that family, stopping at
+    an ICMP error's quoted packet. None when unknown."""
+    if not stack:
+        return None
+    toks = stack.split(":")
+    for stop in ("icmp", "icmpv6"):
+        if stop in toks:
+            toks = toks[:toks.index(stop)]
+    idx = [i for i, t in enumerate(toks) if t in ("ip", "ipv6")]
+    if not idx:
+        return None
+    fam = toks[idx[-1]]
+    return fam, toks[:idx[-1]].count(fam)
+
+
+def quoted(stack):
+    """An ICMP error quoting a packet: tshark dissects the quote as if it
+    were traffic; it is not, and we do not inspect it."""
+    toks = stack.split(":")
+    for stop in ("icmp", "icmpv6"):
+        if stop in toks and any(t in ("ip", "ipv6") for t in toks[toks.index(stop):]):
+            return True
+    return False
+
+
+def nth(s, n):
+    parts = s.split(",") if s else []
+    return parts[n] if n < len(parts) else ""
+
+
+def tuple_of(cols, stack=None):
     src = last(cols[C_IP_SRC]) or last(cols[C_IP6_SRC])
     dst = last(cols[C_IP_DST]) or last(cols[C_IP6_DST])
+    if stack and quoted(stack):
+        return None
+    inner = inner_family(stack)
+    if inner:
+        fam, n = inner
+        s_col, d_col = (C_IP_SRC, C_IP_DST) if fam == "ip" else (C_IP6_SRC, C_IP6_DST)
+        src, dst = nth(cols[s_col], n) or src, nth(cols[d_col], n) or dst
     if cols[C_TCP_SPORT]:
         l4, sp, dp = "tcp", last(cols[C_TCP_SPORT]), last(cols[C_TCP_DPORT])
     elif cols[C_UDP_SPORT]:
@@ -121,12 +160,15 @@ def reference(path):
     fp = {}
     for cols in read_tsv(path + ".tshark-fp.tsv", 18):
         fp[cols[0]] = cols
+    stacks = {}
+    for cols in read_tsv(path + ".tshark-protos.tsv", 4):
+        stacks[cols[0]] = cols[3]
 
     def add(t, proto, kind, frame, fields):
         seqs.setdefault((t[0], proto, kind, t[1]), []).append((frame, fields))
 
     for cols in read_tsv(path + ".tshark.tsv", 26):
-        t = tuple_of(cols)
+        t = tuple_of(cols, stacks.get(cols[C_FRAME]))
         if not t:
             continue
         frame = cols[C_FRAME]
@@ -183,7 +225,7 @@ def reference(path):
         if cols[C_SSH]:
             add(t, "ssh", "banner", frame, {"protocol": cols[C_SSH]})
     for frame, cols in fp.items():
-        t = tuple_of(cols)
+        t = tuple_of(cols, stacks.get(frame))
         if t and (cols[F_HASSH] or cols[F_HASSHSRV]):
             add(t, "ssh", "kexinit", frame,
                 {"hassh": cols[F_HASSH] or cols[F_HASSHSRV]})
@@ -343,7 +385,7 @@ def main():
     ap.add_argument("--corpus", required=True)
     ap.add_argument("--known", default=os.path.join(os.path.dirname(__file__),
                                                     "known-differences.tsv"))
-    ap.add_argument("--dpi-budget", type=int, default=1000000)
+    ap.add_argument("--dpi-budget", type=int, default=0, help="0: procsniff's default")
     ap.add_argument("--threshold", type=float, default=99.0)
     ap.add_argument("--only", help="only captures whose path contains this")
     ap.add_argument("--timeout", type=float, default=120.0)
@@ -360,8 +402,9 @@ def main():
     errors = []
 
     for rel, path in captures(a.corpus, a.only):
-        cmd = [a.procsniff, "-r", path, "--json", "-W", "1", "-q",
-               "--dpi-budget", str(a.dpi_budget)]
+        cmd = [a.procsniff, "-r", path, "--json", "-W", "1", "-q"]
+        if a.dpi_budget:
+            cmd += ["--dpi-budget", str(a.dpi_budget)]
         try:
             r = subprocess.run(cmd, capture_output=True, timeout=a.timeout)
         except subprocess.TimeoutExpired:
