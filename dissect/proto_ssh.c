@@ -58,7 +58,7 @@ static void ssh_banner(struct dissect_worker *w, struct dissect_flow *f, enum di
 	sp = memchr(sw, ' ', swlen);
 	dj_begin(w, "ssh_banner", dir, ts);
 	dj_str(w, "software", sw, sp ? (size_t)(sp - sw) : swlen);
-	dj_str(w, "proto", proto, plen);
+	dj_str(w, "version", proto, plen);
 	if (sp)
 		dj_str(w, "comments", sp + 1, (size_t)(line + n - sp - 1));
 	dj_end(w);

@@ -88,9 +88,9 @@ static void test_banners_and_kexinit(void **state)
 
 	assert_int_equal(t.n, 4);
 	dt_expect(&t, 0, "ssh_banner",
-		"\"software\":\"OpenSSH_9.6\",\"proto\":\"2.0\",\"comments\":\"Debian-1\"");
+		"\"software\":\"OpenSSH_9.6\",\"version\":\"2.0\",\"comments\":\"Debian-1\"");
 	assert_int_equal(t.ev[0].dir, DISSECT_S2C);
-	dt_expect(&t, 1, "ssh_banner", "\"software\":\"OpenSSH_8.9\",\"proto\":\"2.0\"");
+	dt_expect(&t, 1, "ssh_banner", "\"software\":\"OpenSSH_8.9\",\"version\":\"2.0\"");
 	dt_expect(&t, 2, "ssh_kexinit",
 		"\"hassh\":\"b21aaabfc9d2e45bafeef69aa7e7fada\","
 		"\"kex\":[\"curve25519-sha256\",\"diffie-hellman-group14-sha256\"],"
@@ -116,7 +116,7 @@ static void test_version1_and_garbage(void **state)
 	dt_tcps(&t, 1, 22, "SSH-1.5-OldServer\n");
 	dt_tcps(&t, 0, 22, "SSH-1.5-OldClient\n\x00\x00\x01\x00garbage");
 	assert_int_equal(t.n, 2);
-	dt_expect(&t, 1, "ssh_banner", "\"software\":\"OldClient\",\"proto\":\"1.5\"");
+	dt_expect(&t, 1, "ssh_banner", "\"software\":\"OldClient\",\"version\":\"1.5\"");
 	assert_int_equal(dt_stats(&t).malformed, 0);
 	dt_fini(&t);
 

@@ -262,7 +262,7 @@ def ours(lines):
             continue
         l4 = e.get("proto") if e.get("proto") in ("tcp", "udp") else None
         if ev.startswith("ssh_"):
-            l4 = "tcp"  # ssh_banner's own "proto" member shadows the tuple's
+            l4 = "tcp"
         if not l4:
             continue
         key = flow_key(l4, e["src"], e["sport"], e["dst"], e["dport"])
@@ -307,7 +307,7 @@ def ours(lines):
             rec = ("quic", "initial", {"version": hexver(e.get("version")),
                                        "dcid": e.get("dcid"), "scid": e.get("scid")})
         elif ev == "ssh_banner":
-            p = "SSH-%s-%s" % (e.get("proto"), e.get("software"))
+            p = "SSH-%s-%s" % (e.get("version"), e.get("software"))
             if e.get("comments") is not None:
                 p += " " + e["comments"]
             rec = ("ssh", "banner", {"protocol": p})
