@@ -271,6 +271,7 @@ class Tool:
     ready_pattern = None
     ready_file = "err"
     settle = 0.0
+    stop_timeout = 20  # seconds from SIGINT to SIGKILL
 
     def __init__(self, cfg):
         self.cfg = cfg
@@ -384,6 +385,9 @@ class Tcpdump(Tool):
 
 class Tshark(Tool):
     settle = 1.5
+    # tshark dissects what dumpcap buffered after the traffic ends; past this
+    # it is killed and the row says so.
+    stop_timeout = 60
 
     name = "tshark"
 
@@ -503,7 +507,7 @@ def live_run(cfg, ns, tool, mix, rate, duration, extra_gen=(), perf=False):
             gcmd += ["-c", str(int(round(target * duration)))]
             gcmd[gcmd.index("-d") + 1] = str(duration * 1.5 + 2)
         gcmd += list(extra_gen)
-        r = subprocess.run(gcmd, timeout=duration + 30, text=True,
+        r = subprocess.run(gcmd, timeout=duration * 1.5 + 30, text=True,
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         c1 = cpu_times()
         t1 = proc_cpu(pids)
@@ -534,13 +538,17 @@ def live_run(cfg, ns, tool, mix, rate, duration, extra_gen=(), perf=False):
         else:
             row["gen_limited"] = True
         if tool:
-            rc, cpu, rss, killed = reap(p, 20, signal.SIGINT)
+            rc, cpu, rss, killed = reap(p, tool.stop_timeout, signal.SIGINT)
             p = None
             row.update({"tool_rc": rc, "tool_cpu_s": round(cpu, 3),
                         "tool_rss_mib": round(rss / 1024.0, 1) if rss else None,
                         "tool_killed": killed})
             row.update(tool.parse(work))
-            if "seen" in row and row["delivered"]:
+            if killed:
+                row["error"] = (f"did not finish within {tool.stop_timeout} s of SIGINT "
+                                f"(killed)")
+                row["verdict"] = "did not finish"
+            elif "seen" in row and row["delivered"]:
                 lost = row["delivered"] - row["seen"]
                 row["loss_pct"] = round(100.0 * max(lost, 0) / row["delivered"], 4)
                 row["verdict"] = ("zero loss" if lost == 0 else
@@ -596,7 +604,8 @@ def fmt_num(v):
 
 LIVE_COLS = [
     ("mix", "mix"), ("rate", "offered"), ("gen_pps", "gen pps"), ("gen_gbps", "gen Gbit/s"),
-    ("delivered", "delivered"), ("veth_drops", "veth drops"), ("tool", "tool"), ("seen", "seen"), ("drops", "drops"),
+    ("delivered", "delivered"), ("veth_drops", "veth drops"), ("tool", "tool"),
+    ("seen", "seen"), ("drops", "drops"),
     ("freezes", "freezes"), ("loss_pct", "loss %"), ("tool_cpu_s", "tool CPU s"),
     ("tool_cpu_pct", "tool CPU % (traffic)"),
     ("tool_rss_mib", "tool RSS MiB"), ("gen_cpu_s", "gen CPU s"), ("cpu_busy", "CPU busy % (each)"),
