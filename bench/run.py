@@ -436,8 +436,10 @@ def make_tools(cfg, names):
             if not os.access(cfg.procsniff, os.X_OK):
                 log(f"{cfg.procsniff} not built: skipping {n}")
                 continue
-            w = int(n.split("-W")[1]) if "-W" in n else 1
-            tools.append(Procsniff(cfg, w, dpi="nodpi" not in n))
+            m = re.fullmatch(r"procsniff(?:-W(\d+))?(-nodpi)?", n)
+            if not m:
+                raise SystemExit(f"unknown tool {n} (procsniff-W<N>[-nodpi])")
+            tools.append(Procsniff(cfg, int(m.group(1) or 1), dpi=not m.group(2)))
         elif n == "tcpdump":
             tools.append(Tcpdump(cfg))
         elif n == "tcpdump-B":
