@@ -1,8 +1,9 @@
 /*
- * Minimal crypto for procsniff-gen: just enough to protect QUIC v1 Initial
- * packets (RFC 9001 section 5): SHA-256, HMAC, HKDF-Expand-Label, AES-128
- * and AES-128-GCM sealing. Small and slow on purpose: the generator protects
- * a fixed pool of packets once at start-up, never per frame. Not for secrets.
+ * Crypto for procsniff-gen, on OpenSSL's libcrypto: just what protecting
+ * QUIC v1 Initial packets (RFC 9001 section 5) takes: SHA-256, HMAC,
+ * HKDF-Expand-Label, one AES-128 block and AES-128-GCM sealing. The
+ * generator protects a fixed pool of packets once at start-up, never per
+ * frame.
  */
 #ifndef PROCSNIFF_BENCH_CRYPTO_H
 #define PROCSNIFF_BENCH_CRYPTO_H
@@ -11,7 +12,7 @@
 #include <stdint.h>
 
 struct bench_aes128 {
-	uint8_t rk[176];	/* 11 round keys */
+	uint8_t key[16];
 };
 
 /*

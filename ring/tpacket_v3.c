@@ -132,7 +132,6 @@ static int tp_socket_open(struct ring_capture *cap, struct tp_source *s, int fan
 	req.tp_frame_size = 2048;
 	req.tp_frame_nr = (cfg->block_size / req.tp_frame_size) * cfg->block_count;
 	req.tp_retire_blk_tov = cfg->block_timeout;
-	req.tp_feature_req_word = TP_FT_REQ_FILL_RXHASH;
 	if (setsockopt(s->fd, SOL_PACKET, PACKET_RX_RING, &req, sizeof(req)) < 0) {
 		int e = errno;
 		ring_log(0, "ring: PACKET_RX_RING (%u blocks of %u bytes): %s", cfg->block_count,

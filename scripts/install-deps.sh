@@ -8,7 +8,7 @@ build_pkgs=(build-essential cmake pkg-config
 	libpcap-dev liburcu-dev libhwloc-dev libyaml-dev libjemalloc-dev
 	libssl-dev libncurses-dev libseccomp-dev libcap-ng-dev)
 test_pkgs=(libcmocka-dev clang libclang-rt-14-dev tshark tcpdump iproute2
-	ethtool tmux curl python3 procps)
+	ethtool tmux curl python3 procps time libndpi-bin)
 
 mode=${1:---all}
 case "$mode" in
