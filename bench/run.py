@@ -720,19 +720,22 @@ def search_table(results):
                  "user space would take at 100 % of one core if it scaled linearly; the "
                  "kernel's copy into the ring runs on the generator's CPU and is not in it.")
     by = {s["tool"]: s for s in results}
-    ps, td = by.get("procsniff -W 2"), by.get("tcpdump")
-    if ps and td and ps["zero_loss_pps"] and td["zero_loss_pps"]:
+    td = by.get("tcpdump")
+    for name in ("procsniff -W 1", "procsniff -W 2"):
+        ps = by.get(name)
+        if not (ps and td and ps["zero_loss_pps"] and td["zero_loss_pps"]):
+            continue
         lines.append("")
         ratio = ps["zero_loss_pps"] / td["zero_loss_pps"]
         if ps["gen_limited"] or td["gen_limited"]:
             pc = [p.get("tool_cpu_pct") for p in (ps["probes"][0], td["probes"][0])]
             both = "both" if ps["gen_limited"] and td["gen_limited"] else "at least one"
-            lines.append(f"The generator is the limit ({both} tool saw every frame at "
-                         f"the generator's top rate), so the ratio "
-                         f"{ratio:.2f} compares generator rates, not tools. Capture CPU at "
-                         f"that rate, % of one core: procsniff -W 2 {pc[0]}, tcpdump {pc[1]}.")
+            lines.append(f"{name}: the generator is the limit ({both} tool saw every frame "
+                         f"at the generator's top rate), so the ratio {ratio:.2f} compares "
+                         f"generator rates, not tools. Capture CPU at that rate, % of one "
+                         f"core: {name} {pc[0]}, tcpdump {pc[1]}.")
         else:
-            lines.append(f"procsniff -W 2 / tcpdump zero-loss ratio: {ratio:.2f}")
+            lines.append(f"{name} / tcpdump zero-loss ratio: {ratio:.2f}")
     return "\n".join(lines)
 
 
@@ -1000,8 +1003,8 @@ def main():
                 md.append(worker_lines(rows))
                 data["claims"] = rows
             if mode in ("claims", "search", "all"):
-                res = mode_search(cfg, ns, ["procsniff-W2", "tcpdump"], cfg.duration,
-                                  cfg.search_steps)
+                res = mode_search(cfg, ns, ["procsniff-W1", "procsniff-W2", "tcpdump"],
+                                  cfg.duration, cfg.search_steps)
                 md.append("\n## Highest zero-loss rate at 64 B\n")
                 md.append(search_table(res))
                 for s in res:

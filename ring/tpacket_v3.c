@@ -161,6 +161,12 @@ static int tp_socket_open(struct ring_capture *cap, struct tp_source *s, int fan
 		ring_log(0, "ring: bind to %s: %s", cfg->iface, strerror(e));
 		return -e;
 	}
+	/* A single socket needs no spreading: skip the group and its per-packet
+	 * flow hash in the kernel. */
+	if (tp->n == 1) {
+		s->cooked = tp->cooked;
+		return 0;
+	}
 	fanout = fanout_id | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
 	if (setsockopt(s->fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)) < 0) {
 		int e = errno;
