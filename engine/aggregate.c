@@ -404,7 +404,7 @@ int eng_aggregate(struct eng_run *run, FILE *out)
 		if (a.json)
 			fflush(out);
 		if (!got) {
-			struct timespec ts = {0, 5000000};
+			struct timespec ts = {0, 1000000};
 			nanosleep(&ts, NULL);
 		}
 	}

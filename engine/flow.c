@@ -108,9 +108,9 @@ void flow_table_fini(struct flow_table *t)
 		t->dead = f;
 	}
 	rcu_read_unlock();
+	/* The nodes are out of the table: it can go now; their memory is freed
+	 * by the callbacks (callers wait with rcu_barrier when they must). */
 	flow_table_reclaim(t);
-	/* Wait for the callbacks before the table goes away. */
-	rcu_barrier();
 	cds_lfht_destroy(t->ht, NULL);
 	t->ht = NULL;
 }

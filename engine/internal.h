@@ -66,7 +66,8 @@ struct flow_table {
  * Context: any thread registered with RCU; the table then belongs to one
  * writer. */
 int flow_table_init(struct flow_table *t, uint32_t max, uint64_t seed);
-/* Frees every flow still in the table (no readers may remain).
+/* Frees every flow still in the table (no readers may remain); the memory
+ * goes back through call_rcu, so call rcu_barrier before checking for leaks.
  * Context: the owning worker, after readers are gone. */
 void flow_table_fini(struct flow_table *t);
 

@@ -119,6 +119,7 @@ static void test_insert_lookup_expire(void **state)
 	rcu_read_unlock();
 	flow_table_reclaim(&t);
 	flow_table_fini(&t);
+	rcu_barrier();
 	rcu_unregister_thread();
 }
 
@@ -190,6 +191,7 @@ static void test_concurrent_readers(void **state)
 	assert_int_equal(t.count, 500);
 	assert_true(ra.seen > 0);
 	flow_table_fini(&t);
+	rcu_barrier();
 	rcu_unregister_thread();
 }
 
