@@ -505,19 +505,7 @@ static void quic_emit_initial(struct dissect_worker *w, struct dissect_flow *f,
 	if (ch) {
 		char ja4[37], ja3[1024], md5[33];
 
-		if (ch->sni)
-			dj_str(w, "sni", ch->sni, ch->sni_len);
-		else
-			dj_null(w, "sni");
-		dj_list_begin(w, "alpn");
-		for (struct dcur l = dcur_make(ch->alpn, ch->alpn_len); l.ok && l.len;) {
-			uint8_t n = dcur_u8(&l);
-			const uint8_t *p = dcur_bytes(&l, n);
-
-			if (p)
-				dj_list_str(w, p, n);
-		}
-		dj_list_end(w);
+		tls_sni_alpn_emit(w, ch);
 		if (tls_ja4(ch, 'q', ja4) == 0)
 			dj_cstr(w, "ja4", ja4);
 		if (tls_ja3(ch, ja3, sizeof(ja3), md5) == 0)

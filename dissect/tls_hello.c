@@ -544,16 +544,8 @@ static void emit_hex16(struct dissect_worker *w, uint16_t v)
 	dj_list_str(w, tmp, 6);
 }
 
-/* The emitter cuts events at member boundaries anyway; this bounds the
- * stack buffer for the JA3 string. */
-#define JA3_FULL_CAP 4096
-
-void tls_client_hello_emit(struct dissect_worker *w, const struct tls_client_hello *ch,
-	char transport)
+void tls_sni_alpn_emit(struct dissect_worker *w, const struct tls_client_hello *ch)
 {
-	char ja3[JA3_FULL_CAP], md5[33], ja4[37];
-	uint16_t type;
-
 	if (ch->sni)
 		dj_str(w, "sni", ch->sni, ch->sni_len);
 	else
@@ -567,6 +559,19 @@ void tls_client_hello_emit(struct dissect_worker *w, const struct tls_client_hel
 			dj_list_str(w, p, n);
 	}
 	dj_list_end(w);
+}
+
+/* The emitter cuts events at member boundaries anyway; this bounds the
+ * stack buffer for the JA3 string. */
+#define JA3_FULL_CAP 4096
+
+void tls_client_hello_emit(struct dissect_worker *w, const struct tls_client_hello *ch,
+	char transport)
+{
+	char ja3[JA3_FULL_CAP], md5[33], ja4[37];
+	uint16_t type;
+
+	tls_sni_alpn_emit(w, ch);
 	dj_list_begin(w, "versions");
 	for (size_t i = 0; i + 1 < ch->versions_len; i += 2)
 		emit_hex16(w, get16(ch->versions + i));

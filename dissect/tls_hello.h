@@ -83,6 +83,10 @@ int tls_ja4(const struct tls_client_hello *ch, char transport, char out[37]);
  * Context: any thread. */
 const char *tls_cipher_name(uint16_t cipher);
 
+/* Writes the hello's "sni" (or null) and "alpn" list members into the event
+ * being built. Context: owning worker only. */
+void tls_sni_alpn_emit(struct dissect_worker *w, const struct tls_client_hello *ch);
+
 /* Emits the members sni, alpn, versions, ciphers, extensions, ja3,
  * ja3_full, ja4, ech into the event open on w (between dj_begin and
  * dj_end). Context: owning worker only. */
