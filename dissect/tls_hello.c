@@ -222,12 +222,22 @@ static void sink_put(struct sink *s, const char *p, size_t n)
 	}
 }
 
+static const char hexdig[] = "0123456789abcdef";
+
+/* Fingerprint strings are built value by value for every hello: formatted by
+ * hand, since printf's machinery costs more than the rest of the parse. */
 static void sink_num(struct sink *s, const char *sep, unsigned v)
 {
 	char tmp[16];
-	int n = snprintf(tmp, sizeof(tmp), "%s%u", sep, v);
+	size_t n = 0, k = sizeof(tmp);
 
-	sink_put(s, tmp, (size_t)n);
+	do {
+		tmp[--k] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && k > 1);
+	sink_put(s, sep, strlen(sep));
+	n = sizeof(tmp) - k;
+	sink_put(s, tmp + k, n);
 }
 
 /* A u16 list without GREASE, '-'-joined. */
@@ -289,8 +299,11 @@ static int sink_close(struct sink *s, char *hex, size_t hexcap)
 	s->md = NULL;
 	if (ret)
 		return ret;
-	for (unsigned int i = 0; i < n && 2 * i + 2 < hexcap; i++)
-		snprintf(hex + 2 * i, 3, "%02x", d[i]);
+	for (unsigned int i = 0; i < n && 2 * i + 2 < hexcap; i++) {
+		hex[2 * i] = hexdig[d[i] >> 4];
+		hex[2 * i + 1] = hexdig[d[i] & 15];
+		hex[2 * i + 2] = '\0';
+	}
 	return 0;
 }
 
@@ -339,11 +352,15 @@ static int cmp16(const void *a, const void *b)
 
 static void sink_hex16(struct sink *s, const uint16_t *v, size_t n)
 {
-	char tmp[8];
+	char tmp[5];
 
 	for (size_t i = 0; i < n; i++) {
-		snprintf(tmp, sizeof(tmp), "%s%04x", i ? "," : "", v[i]);
-		sink_put(s, tmp, strlen(tmp));
+		tmp[0] = ',';
+		tmp[1] = hexdig[v[i] >> 12 & 15];
+		tmp[2] = hexdig[v[i] >> 8 & 15];
+		tmp[3] = hexdig[v[i] >> 4 & 15];
+		tmp[4] = hexdig[v[i] & 15];
+		sink_put(s, i ? tmp : tmp + 1, i ? 5 : 4);
 	}
 }
 

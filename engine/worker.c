@@ -126,7 +126,7 @@ static void flow_emit_end(struct eng_worker *w, struct flow *f, enum flow_end wh
 	}
 	r->end = (uint8_t)why;
 	if (app)
-		snprintf(r->app, sizeof(r->app), "%s", app);
+		memcpy(r->app, app, strnlen(app, sizeof(r->app) - 1));
 	r->summary_len = (uint32_t)slen;
 	memcpy(r + 1, summary, slen);
 }
@@ -172,7 +172,7 @@ void eng_dpi_emit(void *ctx, const char *event, enum dissect_dir dir, uint64_t t
 	eng_tuple_from_flow(f, &r->t);
 	r->ts_ns = ts_ns;
 	r->dir = (uint8_t)dir;
-	snprintf(r->event, sizeof(r->event), "%s", event);
+	memcpy(r->event, event, strnlen(event, sizeof(r->event) - 1));
 	r->fields_len = (uint32_t)flen;
 	memcpy(r + 1, fields, flen);
 	bump(&w->st.dpi_events, 1);
