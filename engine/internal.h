@@ -59,7 +59,6 @@ struct flow_table {
 	uint32_t count;
 	uint32_t max;
 	struct flow *dead; /* retired since the last reclaim */
-	uint64_t reclaimed; /* flows freed (any thread: atomic) */
 };
 
 /* Embedded init/fini. max: flows before eviction. Returns 0 or -ENOMEM.
