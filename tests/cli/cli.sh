@@ -41,6 +41,23 @@ expect 1 'cannot read /nonexistent.pcap' -r /nonexistent.pcap
 expect 1 'bad filter "tcp port"' -r "$http" -f 'tcp port'
 expect 1 'cannot write /nonexistent-dir/x' -r "$http" --json-file /nonexistent-dir/x
 
+# Live capture without the privilege for it: a message saying what is needed.
+if [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null; then
+	unpriv=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
+	bin_saved=$bin
+	expect_unpriv() {
+		timeout 30 "${unpriv[@]}" "$bin_saved" "$@" >"$tmp/out" 2>"$tmp/err"
+		local got=$?
+		if [ "$got" -eq 1 ] && grep -q 'needs root or CAP_NET_RAW' "$tmp/err"; then
+			pass=$((pass + 1)); echo "ok    unprivileged $* -> 1"
+		else
+			fail=$((fail + 1)); echo "FAIL  unprivileged $* -> $got:"; sed 's/^/      /' "$tmp/err"
+		fi
+	}
+	expect_unpriv -i lo --duration 1
+	expect_unpriv -i lo --backend pcap --duration 1
+fi
+
 # A file cut in the middle of a record: what precedes it is reported.
 head -c 1000 "$corpus/http/ndpi-ipp.pcap" >"$tmp/trunc.pcap"
 expect 0 'truncated' -r "$tmp/trunc.pcap" --json
