@@ -93,20 +93,26 @@ static void workers_free(struct eng_run *run)
 	run->w = NULL;
 }
 
-static int workers_build(struct eng_run *run)
+/* Where each worker runs (-1: anywhere); used before the capture opens so
+ * ring memory lands on the workers' nodes. */
+static int *workers_place(const struct eng_config *cfg, unsigned n)
+{
+	int *cpus = calloc(n, sizeof(int));
+
+	if (cpus && (!cfg->pin || eng_cpu_plan(n, cfg->ring.iface, cpus) < 0))
+		for (unsigned i = 0; i < n; i++)
+			cpus[i] = -1;
+	return cpus;
+}
+
+static int workers_build(struct eng_run *run, const int *cpus)
 {
 	const struct eng_config *cfg = run->cfg;
-	int *cpus = calloc(run->n, sizeof(int));
 	int err = 0;
 
 	run->w = calloc(run->n, sizeof(*run->w));
-	if (!run->w || !cpus) {
-		free(cpus);
+	if (!run->w)
 		return -ENOMEM;
-	}
-	if (!cfg->pin || eng_cpu_plan(run->n, cfg->ring.iface, cpus) < 0)
-		for (unsigned i = 0; i < run->n; i++)
-			cpus[i] = -1;
 	for (unsigned i = 0; i < run->n; i++) {
 		struct eng_worker *w = &run->w[i];
 		w->id = i;
@@ -132,7 +138,6 @@ static int workers_build(struct eng_run *run)
 			}
 		}
 	}
-	free(cpus);
 	return err;
 }
 
@@ -142,6 +147,7 @@ int eng_run(const struct eng_config *cfg_in)
 	struct eng_run run = {0};
 	FILE *out = stdout;
 	unsigned started = 0;
+	int *cpus = NULL;
 	int err;
 
 	if (!cfg.workers)
@@ -158,12 +164,18 @@ int eng_run(const struct eng_config *cfg_in)
 	cfg.ring.hash = fanout_hash;
 	cfg.ring.hash_ctx = &run;
 	cfg.ring.count = cfg.count;
+	cpus = workers_place(&cfg, run.n);
+	if (!cpus) {
+		err = -ENOMEM;
+		goto out;
+	}
+	cfg.ring.cpus = cpus;
 	run.cap = ring_capture_open(&cfg.ring);
 	if (!run.cap) {
 		err = -errno;
 		goto out;
 	}
-	err = workers_build(&run);
+	err = workers_build(&run, cpus);
 	if (err) {
 		eng_log(0, "engine: cannot set up %u workers: %s", run.n, strerror(-err));
 		goto out;
@@ -209,6 +221,7 @@ out:
 		fflush(stdout);
 	workers_free(&run);
 	ring_capture_free(run.cap);
+	free(cpus);
 	/* Flows removed last are freed by the call_rcu thread shortly; not
 	 * waiting for it here (rcu_barrier) saves ~10 ms per run. */
 	rcu_unregister_thread();

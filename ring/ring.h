@@ -79,6 +79,9 @@ struct ring_config {
 	uint64_t count;         /* file/pcap: stop after this many packets (0: all) */
 	ring_hash_fn hash;      /* software fanout (pcap, file) */
 	void *hash_ctx;
+	const int *cpus;        /* tpacket: CPU of each worker, or NULL / -1: the
+	                         * ring is faulted in from that CPU so its memory
+	                         * is local to the worker's NUMA node */
 };
 
 struct ring_capture;

@@ -21,6 +21,7 @@
 #include <net/if.h>
 #include <pcap/pcap.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -139,8 +140,20 @@ static int tp_socket_open(struct ring_capture *cap, struct tp_source *s, int fan
 		return -e;
 	}
 	s->map_len = (size_t)cfg->block_size * cfg->block_count;
+	/* Pages are placed on the node of the CPU that first touches them:
+	 * populate the ring from the worker's own CPU. */
+	int cpu = cfg->cpus ? cfg->cpus[s->base.index] : -1;
+	cpu_set_t saved, one;
+	bool moved = false;
+	if (cpu >= 0 && cpu < CPU_SETSIZE && sched_getaffinity(0, sizeof(saved), &saved) == 0) {
+		CPU_ZERO(&one);
+		CPU_SET(cpu, &one);
+		moved = sched_setaffinity(0, sizeof(one), &one) == 0;
+	}
 	s->map = mmap(NULL, s->map_len, PROT_READ | PROT_WRITE,
 		MAP_SHARED | MAP_LOCKED | MAP_POPULATE, s->fd, 0);
+	if (moved)
+		sched_setaffinity(0, sizeof(saved), &saved);
 	if (s->map == MAP_FAILED) {
 		int e = errno;
 		s->map = NULL;
