@@ -114,7 +114,8 @@ static int tp_socket_open(struct ring_capture *cap, struct tp_source *s, int fan
 	struct sock_fprog drop = {1, &drop_all};
 	struct tpacket_req3 req;
 	struct sockaddr_ll sll;
-	int ver = TPACKET_V3, fanout;
+	int ver = TPACKET_V3;
+	uint32_t fanout;
 
 	s->fd = socket(AF_PACKET, (tp->cooked ? SOCK_DGRAM : SOCK_RAW) | SOCK_CLOEXEC, 0);
 	if (s->fd < 0) {
@@ -180,7 +181,8 @@ static int tp_socket_open(struct ring_capture *cap, struct tp_source *s, int fan
 		s->cooked = tp->cooked;
 		return 0;
 	}
-	fanout = fanout_id | (PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
+	fanout = (uint32_t)fanout_id |
+		(uint32_t)(PACKET_FANOUT_HASH | PACKET_FANOUT_FLAG_DEFRAG) << 16;
 	if (setsockopt(s->fd, SOL_PACKET, PACKET_FANOUT, &fanout, sizeof(fanout)) < 0) {
 		int e = errno;
 		ring_log(0, "ring: PACKET_FANOUT group %d: %s", fanout_id, strerror(e));
