@@ -356,6 +356,23 @@ static uint32_t gre_header(const uint8_t *p, uint32_t len, uint16_t *type)
 	return off;
 }
 
+/* After a tunnel header of off bytes: the payload of ethertype type, where
+ * 0x6558 (transparent Ethernet bridging) means an Ethernet frame. */
+static enum eng_decode_result decode_encapsulated(struct dec *in, uint32_t off, uint16_t type,
+	struct eng_pkt *o, enum eng_malformed *reason)
+{
+	in->p += off;
+	in->len -= off;
+	if (type == 0x6558) {
+		if (in->len < 14)
+			return DEC_NOT_IP;
+		type = rd16(in->p + 12);
+		in->p += 14;
+		in->len -= 14;
+	}
+	return decode_ethertype(in, type, o, reason);
+}
+
 /* The outer header carries another packet (IP-in-IP, GRE, VXLAN, GENEVE):
  * decode the inner one, whose addresses and ports then make the flow. If the
  * inner packet cannot be decoded the outer one stands as it was. */
@@ -387,18 +404,7 @@ static enum eng_decode_result decode_tunnel(struct dec *d, struct eng_pkt *o, ui
 			r = DEC_NOT_IP;
 			break;
 		}
-		in.p += off;
-		in.len -= off;
-		if (type == 0x6558) { /* transparent Ethernet bridging */
-			if (in.len < 14) {
-				r = DEC_NOT_IP;
-				break;
-			}
-			type = rd16(in.p + 12);
-			in.p += 14;
-			in.len -= 14;
-		}
-		r = decode_ethertype(&in, type, o, reason);
+		r = decode_encapsulated(&in, off, type, o, reason);
 		break;
 	default: /* UDP: VXLAN (8-byte header) or GENEVE (8 bytes + options) */
 		if (in.len < 8) {
@@ -420,18 +426,7 @@ static enum eng_decode_result decode_tunnel(struct dec *d, struct eng_pkt *o, ui
 			r = DEC_NOT_IP;
 			break;
 		}
-		in.p += off;
-		in.len -= off;
-		if (type == 0x6558) {
-			if (in.len < 14) {
-				r = DEC_NOT_IP;
-				break;
-			}
-			type = rd16(in.p + 12);
-			in.p += 14;
-			in.len -= 14;
-		}
-		r = decode_ethertype(&in, type, o, reason);
+		r = decode_encapsulated(&in, off, type, o, reason);
 		break;
 	}
 	if (r != DEC_OK) {

@@ -16,28 +16,23 @@
 
 #include "engine/internal.h"
 
-static eng_log_fn log_sink;
 /* Set from signal handlers: the one flag that must be reachable without a
  * run pointer. Read by the aggregator. */
 static _Atomic bool stop_requested;
 
 void eng_set_log(eng_log_fn fn)
 {
-	log_sink = fn;
+	/* One sink for the process, kept by ring (the lowest layer). */
 	ring_set_log(fn);
 }
 
 void eng_log(int level, const char *fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 
-	if (!log_sink)
-		return;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	ring_logv(level, fmt, ap);
 	va_end(ap);
-	log_sink(level, msg);
 }
 
 void eng_request_stop(void)

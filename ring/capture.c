@@ -17,17 +17,23 @@ void ring_set_log(ring_log_fn fn)
 	log_sink = fn;
 }
 
-void ring_log(int level, const char *fmt, ...)
+void ring_logv(int level, const char *fmt, va_list ap)
 {
 	char msg[512];
-	va_list ap;
 
 	if (!log_sink)
 		return;
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	log_sink(level, msg);
+}
+
+void ring_log(int level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	ring_logv(level, fmt, ap);
+	va_end(ap);
 }
 
 int ring_filter_compile(const char *expr, int linktype, uint32_t snaplen, void **insns,

@@ -19,6 +19,7 @@
 #ifndef PROCSNIFF_RING_H
 #define PROCSNIFF_RING_H
 
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -64,6 +65,9 @@ typedef uint32_t (*ring_hash_fn)(void *ctx, const struct ring_pkt *pkt);
  * level: 0 error, 1 warning, 2 info, 3 debug. */
 typedef void (*ring_log_fn)(int level, const char *msg);
 void ring_set_log(ring_log_fn fn);
+/* Formats a message for the sink set with ring_set_log (the process's one
+ * sink: the engine logs through it too). Context: any thread. */
+void ring_logv(int level, const char *fmt, va_list ap);
 
 struct ring_config {
 	enum ring_backend backend;
