@@ -66,6 +66,16 @@ if grep -q '"event":"flow"' "$tmp/out" && grep -q '"final":true' "$tmp/out"; the
 else
 	fail=$((fail + 1)); echo "FAIL  truncated file: output incomplete"
 fi
+# --count stops after exactly N packets of a file, whatever the worker count.
+for w in 1 2; do
+	timeout 30 "$bin" -r "$corpus/http/ndpi-ipp.pcap" -c 57 -W $w --json >"$tmp/out" 2>"$tmp/err"
+	if tail -1 "$tmp/out" | grep -q '"worker":"all","packets":57,'; then
+		pass=$((pass + 1)); echo "ok    -c 57 -W $w: 57 packets"
+	else
+		fail=$((fail + 1)); echo "FAIL  -c 57 -W $w: $(tail -1 "$tmp/out")"
+	fi
+done
+
 # Not a capture at all.
 echo "hello" >"$tmp/text.pcap"
 expect 1 'cannot read' -r "$tmp/text.pcap"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Loopback and "any": the kernel shows a packet socket every loopback packet
-# twice (outgoing and incoming); procsniff must count it once. Runs in a
+# twice (outgoing and incoming); procsniff must count it once. Then a BPF
+# filter on the fanout sockets. Runs in a
 # private network namespace so no other loopback traffic is seen, with
 # -i lo and with -i any, and checks exact packet and byte counts.
 #
@@ -46,5 +47,28 @@ PY
 	then echo "ok    -i $iface: 7 datagrams counted once"
 	else echo "FAIL  -i $iface"; fails=$((fails + 1)); fi
 done
-echo "$((2 - fails)) passed, $fails failed"
+# A BPF filter in tcpdump syntax keeps only matching packets: two flows
+# sent, one passes "udp dst port 39999".
+ip netns exec "$ns" timeout -k 5 30 "$bin" -i lo -W 2 -f 'udp dst port 39999' --json \
+	--json-file "$tmp/filter.json" --duration 3 2>"$tmp/err" &
+pid=$!
+sleep 1
+ip netns exec "$ns" python3 - <<'PY'
+import socket
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(5):
+    s.sendto(b"a", ("127.0.0.1", 39999))
+    s.sendto(b"b", ("127.0.0.1", 39997))
+PY
+if wait "$pid" && python3 - "$tmp/filter.json" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+fl = [e for e in ev if e["event"] == "flow"]
+tot = [e for e in ev if e["event"] == "stats" and e["worker"] == "all"][-1]
+sys.exit(0 if [f["dport"] for f in fl] == [39999] and tot["packets"] == 5 else 1)
+PY
+then echo "ok    -f 'udp dst port 39999': only the matching flow, 5 packets"
+else echo "FAIL  -f filter"; cat "$tmp/err"; fails=$((fails + 1)); fi
+
+echo "$((3 - fails)) passed, $fails failed"
 [ "$fails" -eq 0 ]
