@@ -1,6 +1,7 @@
 /* Event collection for the white-box TLS and QUIC tests: an emit callback
- * that keeps every event, and readers for string and list members.
- * Header-only (static), included after cmocka and dissect.h.
+ * that keeps every event, readers for string and list members, and the
+ * corpus helpers (run a capture, walk its tshark TSV).
+ * Header-only (static), included after cmocka, dissect.h and pcap_driver.h.
  */
 #ifndef PROCSNIFF_TESTS_EVCOLLECT_H
 #define PROCSNIFF_TESTS_EVCOLLECT_H
@@ -74,6 +75,59 @@ static bool field_list(const char *fields, const char *key, char *out, size_t ca
 		if (*p != '"')
 			out[n++] = *p;
 	out[n] = '\0';
+	return true;
+}
+
+/* The corpus directory ($PROCSNIFF_CORPUS), or NULL when unset. */
+static const char *corpus_dir(void)
+{
+	const char *d = getenv("PROCSNIFF_CORPUS");
+
+	return d && *d ? d : NULL;
+}
+
+/* Runs the corpus capture rel through worker w (then freed), collecting its
+ * events afresh. */
+static bool corpus_run(const char *rel, struct dissect_worker *w)
+{
+	char path[1024];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/%s", corpus_dir(), rel);
+	evs_clear();
+	r = pcap_driver_run(path, w, NULL, NULL, NULL, NULL);
+	dissect_worker_free(w);
+	return r == 0;
+}
+
+/* Reads the tshark TSV next to the capture; fn gets each line's columns.
+ * False when there is no such file. */
+static bool tsv_each(const char *rel, const char *suffix,
+	void (*fn)(char **col, int ncol, void *ctx), void *ctx)
+{
+	char path[1024], line[65536];
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/%s%s", corpus_dir(), rel, suffix);
+	fp = fopen(path, "r");
+	if (!fp)
+		return false;
+	while (fgets(line, sizeof(line), fp)) {
+		char *col[32];
+		int n = 0;
+		char *p = line;
+
+		line[strcspn(line, "\n")] = '\0';
+		while (n < 32) {
+			col[n++] = p;
+			p = strchr(p, '\t');
+			if (!p)
+				break;
+			*p++ = '\0';
+		}
+		fn(col, n, ctx);
+	}
+	fclose(fp);
 	return true;
 }
 

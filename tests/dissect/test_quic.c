@@ -315,24 +315,9 @@ static void test_tampered(void **unused)
 
 /* ---- corpus -------------------------------------------------------------------- */
 
-static const char *corpus_dir(void)
-{
-	const char *d = getenv("PROCSNIFF_CORPUS");
-
-	return d && *d ? d : NULL;
-}
-
 static bool run_capture(const char *rel)
 {
-	char path[1024];
-	struct dissect_worker *w = worker();
-	int r;
-
-	snprintf(path, sizeof(path), "%s/%s", corpus_dir(), rel);
-	evs_clear();
-	r = pcap_driver_run(path, w, NULL, NULL, NULL, NULL);
-	dissect_worker_free(w);
-	return r == 0;
+	return corpus_run(rel, worker());
 }
 
 static bool have_value(const char *event, const char *key, const char *want, const char *lkey,
@@ -357,36 +342,11 @@ struct expect {
 	unsigned checked;
 };
 
-static void tsv_each(const char *rel, const char *suffix,
-	void (*fn)(char **col, int ncol, struct expect *x), struct expect *x)
-{
-	char path[1024], line[65536];
-	FILE *fp;
-
-	snprintf(path, sizeof(path), "%s/%s%s", corpus_dir(), rel, suffix);
-	fp = fopen(path, "r");
-	assert_non_null(fp);
-	while (fgets(line, sizeof(line), fp)) {
-		char *col[32];
-		int n = 0;
-		char *p = line;
-
-		line[strcspn(line, "\n")] = '\0';
-		while (n < 32) {
-			col[n++] = p;
-			p = strchr(p, '\t');
-			if (!p)
-				break;
-			*p++ = '\0';
-		}
-		fn(col, n, x);
-	}
-	fclose(fp);
-}
-
 /* Every ClientHello tshark found in a QUIC Initial: same SNI and ALPN list. */
-static void check_main(char **col, int n, struct expect *x)
+static void check_main(char **col, int n, void *ctx)
 {
+	struct expect *x = ctx;
+
 	if (n < 23 || !*col[22] || strcmp(col[20], "1") || !*col[16])
 		return;
 	if (!have_value("quic_initial", "sni", col[16], "alpn", col[17]))
@@ -395,8 +355,10 @@ static void check_main(char **col, int n, struct expect *x)
 }
 
 /* ja3 of each ClientHello, ja3s of each ServerHello. */
-static void check_fp(char **col, int n, struct expect *x)
+static void check_fp(char **col, int n, void *ctx)
 {
+	struct expect *x = ctx;
+
 	if (n < 14)
 		return;
 	if (!strcmp(col[9], "1") && *col[10]) {
@@ -440,8 +402,8 @@ static void test_corpus_quic(void **unused)
 		struct expect x = {.rel = caps[i]};
 
 		assert_true(run_capture(caps[i]));
-		tsv_each(caps[i], ".tshark.tsv", check_main, &x);
-		tsv_each(caps[i], ".tshark-fp.tsv", check_fp, &x);
+		assert_true(tsv_each(caps[i], ".tshark.tsv", check_main, &x));
+		assert_true(tsv_each(caps[i], ".tshark-fp.tsv", check_fp, &x));
 		total += x.checked;
 	}
 	printf("checked %u values against tshark\n", total);
